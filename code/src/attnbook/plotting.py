@@ -1,0 +1,207 @@
+"""Pictures of attention: weight heatmaps with token labels and the principle diagrams.
+
+The principle diagram follows the score -> normalise -> weighted-sum view of
+attention; the encoder-decoder diagram follows Bahdanau et al. (2015),
+https://arxiv.org/abs/1409.0473.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+__all__ = [
+    "ROLE_COLORS",
+    "plot_attention",
+    "draw_principle_diagram",
+    "draw_encoder_decoder_diagram",
+]
+
+#: One colour per role, used by every diagram in the book.
+ROLE_COLORS = {
+    "query": "#f4a261",
+    "key": "#8ecae6",
+    "value": "#95d5b2",
+    "score": "#e9ecef",
+    "context": "#cdb4db",
+}
+
+
+def _to_numpy_2d(name: str, weights: torch.Tensor | np.ndarray) -> np.ndarray:
+    array = weights.detach().float().cpu().numpy() if isinstance(weights, torch.Tensor) else np.asarray(weights)
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (queries, keys), got shape {array.shape}")
+    return array
+
+
+def plot_attention(
+    weights: torch.Tensor | np.ndarray,
+    query_labels: Sequence[str] | None = None,
+    key_labels: Sequence[str] | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+    annotate: bool | None = None,
+    cmap: str = "viridis",
+    vmin: float | None = 0.0,
+    vmax: float | None = None,
+    colorbar: bool = True,
+) -> Axes:
+    """Draw a weight matrix as a heatmap, queries down the rows, keys across.
+
+    Args:
+        weights: ``(queries, keys)`` tensor or array.
+        query_labels: one label per row (query tokens); default row numbers.
+        key_labels: one label per column (key tokens); default column numbers.
+        ax: axes to draw on; a new figure when None.
+        title: axes title.
+        annotate: write each value in its cell; default when the matrix has at most 12x12 cells.
+        cmap: matplotlib colormap name.
+        vmin: lower end of the colour scale (0 suits weights; None for scores).
+        vmax: upper end of the colour scale; None for the matrix's maximum.
+        colorbar: add a colour bar.
+
+    Returns:
+        The axes drawn on.
+    """
+    array = _to_numpy_2d("weights", weights)
+    rows, cols = array.shape
+    for name, labels, count in (("query_labels", query_labels, rows), ("key_labels", key_labels, cols)):
+        if labels is not None and len(labels) != count:
+            raise ValueError(f"{name} must have {count} entries to match weights {array.shape}, got {len(labels)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.5 * cols + 2.0, 0.45 * rows + 1.2), layout="constrained")
+    image = ax.imshow(array, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
+    ax.set_xticks(range(cols), labels=key_labels if key_labels is not None else range(cols))
+    ax.set_yticks(range(rows), labels=query_labels if query_labels is not None else range(rows))
+    if key_labels is not None and max((len(str(label)) for label in key_labels), default=0) > 2:
+        ax.tick_params(axis="x", labelrotation=45)
+    ax.set_xlabel("key")
+    ax.set_ylabel("query")
+    if title:
+        ax.set_title(title)
+    if annotate is None:
+        annotate = rows <= 12 and cols <= 12
+    if annotate:
+        low, high = image.get_clim()
+        middle = (low + high) / 2
+        for row in range(rows):
+            for col in range(cols):
+                value = array[row, col]
+                ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=7,
+                        color="black" if value > middle else "white")
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, shrink=0.8)
+    return ax
+
+
+def _box(ax: Axes, center: tuple[float, float], text: str, color: str, width: float = 0.9,
+         height: float = 0.55, fontsize: float = 10) -> None:
+    x, y = center
+    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
+                                boxstyle="round,pad=0.03,rounding_size=0.12", facecolor=color,
+                                edgecolor="#343a40", linewidth=1.0, zorder=2))
+    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, zorder=3)
+
+
+def _arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float], width: float = 1.0,
+           color: str = "#495057", rad: float = 0.0) -> None:
+    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=10, linewidth=width,
+                                 color=color, shrinkA=2, shrinkB=2,
+                                 connectionstyle=f"arc3,rad={rad}", zorder=1))
+
+
+def _new_diagram_axes(ax: Axes | None, size: tuple[float, float], limits: tuple[float, float]) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=size, layout="constrained")
+    ax.set_xlim(0, limits[0])
+    ax.set_ylim(0, limits[1])
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax
+
+
+def draw_principle_diagram(weights: Sequence[float] | torch.Tensor | None = None, ax: Axes | None = None) -> Axes:
+    """Draw attention as score -> softmax -> weighted sum for one query over four keys.
+
+    Args:
+        weights: optional four attention weights; when given, each value's arrow
+            into the sum is as thick as its weight and labelled with it.
+        ax: axes to draw on; a new figure when None.
+
+    Returns:
+        The axes drawn on.
+    """
+    count = 4
+    if weights is None:
+        alphas = None
+    else:
+        alphas = [float(w) for w in (weights.tolist() if isinstance(weights, torch.Tensor) else weights)]
+        if len(alphas) != count:
+            raise ValueError(f"weights must have {count} entries, got {len(alphas)}")
+    ax = _new_diagram_axes(ax, (10.5, 4.6), (11.6, 5.3))
+    rows = [4.1, 3.1, 2.1, 1.1]
+    _box(ax, (0.6, 2.6), "query\n$q$", ROLE_COLORS["query"], height=0.9)
+    for index, y in enumerate(rows, start=1):
+        _box(ax, (2.3, y), f"$k_{index}$", ROLE_COLORS["key"], width=0.7)
+        _box(ax, (4.1, y), f"$a(q, k_{index})$", ROLE_COLORS["score"], width=1.3)
+        _arrow(ax, (1.05, 2.6), (3.45, y), width=0.6, color="#e76f51")
+        _arrow(ax, (2.65, y), (3.45, y), width=0.8)
+        _arrow(ax, (4.75, y), (5.55, y), width=0.8)
+        label = f"$\\alpha_{index}$" if alphas is None else f"$\\alpha_{index}={alphas[index - 1]:.2f}$"
+        ax.text(6.9, y + 0.22, label, ha="center", va="bottom", fontsize=9)
+        _arrow(ax, (6.15, y), (7.55, y), width=0.8)
+        _box(ax, (7.95, y), f"$v_{index}$", ROLE_COLORS["value"], width=0.7)
+        thickness = 1.2 if alphas is None else 0.4 + 6.0 * alphas[index - 1]
+        _arrow(ax, (8.3, y), (9.25, 2.6), width=thickness, color="#6a4c93")
+    ax.add_patch(FancyBboxPatch((5.55, 0.75), 0.6, 3.7, boxstyle="round,pad=0.03,rounding_size=0.12",
+                                facecolor="#fff3b0", edgecolor="#343a40"))
+    ax.text(5.85, 2.6, "softmax", rotation=90, ha="center", va="center", fontsize=10)
+    ax.add_patch(plt.Circle((9.5, 2.6), 0.28, facecolor="white", edgecolor="#343a40"))
+    ax.text(9.5, 2.6, r"$\Sigma$", ha="center", va="center", fontsize=12)
+    _arrow(ax, (9.78, 2.6), (10.35, 2.6))
+    _box(ax, (10.9, 2.6), "context\n$c$", ROLE_COLORS["context"], width=0.95, height=0.9)
+    for x, text in ((2.3, "1. keys"), (4.1, "score"), (5.85, "2. normalise"), (7.95, "values"),
+                    (9.5, "3. weighted sum")):
+        ax.text(x, 4.95, text, ha="center", va="center", fontsize=9, color="#495057")
+    ax.text(4.1, 0.25, r"$c = \sum_i \alpha_i v_i,\quad \alpha = \mathrm{softmax}(a(q, k_1), \ldots, a(q, k_n))$",
+            ha="center", va="center", fontsize=11)
+    return ax
+
+
+def draw_encoder_decoder_diagram(ax: Axes | None = None) -> Axes:
+    """Draw the encoder -> attention -> context -> decoder view for one decoder step.
+
+    Args:
+        ax: axes to draw on; a new figure when None.
+
+    Returns:
+        The axes drawn on.
+    """
+    ax = _new_diagram_axes(ax, (10.0, 4.4), (11.0, 4.8))
+    words = ["le", "chat", "dort", "<eos>"]
+    for index, (x, word) in enumerate(zip([0.9, 2.2, 3.5, 4.8], words), start=1):
+        ax.text(x, 0.3, word, ha="center", va="center", fontsize=10, style="italic")
+        _arrow(ax, (x, 0.5), (x, 0.95))
+        _box(ax, (x, 1.3), f"$h_{index}$", ROLE_COLORS["key"], width=0.8)
+        if index > 1:
+            _arrow(ax, (x - 0.9, 1.3), (x - 0.4, 1.3))
+        _arrow(ax, (x, 1.6), (5.9, 2.7), width=0.7, color="#457b9d", rad=-0.1)
+    ax.text(2.85, 2.05, "encoder states: keys and values", ha="center", fontsize=9, color="#457b9d")
+    _box(ax, (6.4, 2.95), "attention\nscore, softmax,\nweighted sum", ROLE_COLORS["score"], width=1.7, height=1.0,
+         fontsize=9)
+    _box(ax, (9.4, 1.3), "$s_{t-1}$", ROLE_COLORS["query"], width=0.9)
+    ax.text(9.4, 0.55, "decoder state: the query", ha="center", fontsize=9, color="#e76f51")
+    _arrow(ax, (9.0, 1.5), (7.1, 2.45), width=0.9, color="#e76f51")
+    _box(ax, (6.4, 4.3), "context $c_t$", ROLE_COLORS["context"], width=1.5)
+    _arrow(ax, (6.4, 3.45), (6.4, 4.0))
+    _box(ax, (9.4, 3.0), "$s_t$", ROLE_COLORS["query"], width=0.9)
+    _arrow(ax, (9.4, 1.6), (9.4, 2.7))
+    _arrow(ax, (7.15, 4.3), (9.1, 3.25), rad=-0.2)
+    ax.text(9.4, 4.45, "next word $y_t$", ha="center", fontsize=10)
+    _arrow(ax, (9.4, 3.3), (9.4, 4.25))
+    return ax

@@ -1,0 +1,184 @@
+"""Sliders from one definition: a live ipywidgets control and a precomputed static one.
+
+``slider(plot_fn, window=[1, 2, 4, 8])`` calls ``plot_fn(window=...)`` for each
+value. Displayed in a notebook it gives one output holding two renderings:
+
+* ``application/vnd.jupyter.widget-view+json``: a live ``ipywidgets`` control
+  that redraws the figure in Jupyter and Colab;
+* ``text/html``: every frame rendered now, behind ``<input type="range">``
+  controls and a few lines of inline JavaScript, so the static book needs no
+  kernel and no network.
+
+A frontend with a widget manager shows the first; the book is configured to
+prefer the second.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import itertools
+import math
+from typing import Any, Callable, Sequence
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+__all__ = ["MAX_FRAMES", "Slider", "slider"]
+
+#: Most frames one static slider may hold (they all travel inside the page).
+MAX_FRAMES = 64
+
+_slider_count = itertools.count(1)
+
+_SCRIPT = """<script>
+(function () {
+  var root = document.getElementById("%(id)s");
+  var sizes = %(sizes)s;
+  var inputs = root.querySelectorAll("input[type=range]");
+  var frames = root.querySelectorAll("img.attnbook-frame");
+  function show() {
+    var index = 0;
+    inputs.forEach(function (input, axis) {
+      index = index * sizes[axis] + Number(input.value);
+      input.nextElementSibling.textContent = JSON.parse(input.dataset.labels)[Number(input.value)];
+    });
+    frames.forEach(function (frame, i) { frame.style.display = i === index ? "block" : "none"; });
+  }
+  inputs.forEach(function (input) { input.addEventListener("input", show); });
+  show();
+})();
+</script>"""
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+class Slider:
+    """A figure controlled by one slider per parameter; build it with :func:`slider`.
+
+    Args:
+        plot_fn: called with one keyword argument per parameter; returns a matplotlib Figure.
+        params: parameter name -> the values its slider steps through.
+        initial: parameter name -> value shown first; default each list's middle value.
+        dpi: resolution of the precomputed frames.
+    """
+
+    def __init__(
+        self,
+        plot_fn: Callable[..., Figure],
+        params: dict[str, Sequence[Any]],
+        initial: dict[str, Any] | None = None,
+        dpi: int = 80,
+    ) -> None:
+        if not callable(plot_fn):
+            raise TypeError(f"plot_fn must be callable, got {type(plot_fn).__name__}")
+        if not params:
+            raise ValueError("slider needs at least one parameter, got none")
+        self.params = {}
+        for name, values in params.items():
+            if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+                raise TypeError(f"values of {name!r} must be a list or tuple, got {type(values).__name__}")
+            if len(values) < 2:
+                raise ValueError(f"{name!r} needs at least 2 values to slide through, got {list(values)!r}")
+            self.params[name] = list(values)
+        frame_count = math.prod(len(values) for values in self.params.values())
+        if frame_count > MAX_FRAMES:
+            raise ValueError(f"the sliders give {frame_count} frames; at most {MAX_FRAMES} are allowed")
+        initial = dict(initial or {})
+        unknown = set(initial) - set(self.params)
+        if unknown:
+            raise ValueError(f"initial names unknown parameters {sorted(unknown)}; allowed: {list(self.params)}")
+        self.initial = {}
+        for name, values in self.params.items():
+            value = initial.get(name, values[len(values) // 2])
+            if value not in values:
+                raise ValueError(f"initial value {value!r} of {name!r} is not one of {values!r}")
+            self.initial[name] = value
+        self.plot_fn = plot_fn
+        self.dpi = dpi
+        self.slider_id = f"attnbook-slider-{next(_slider_count)}"
+
+    def render_frame(self, **values: Any) -> bytes:
+        """Call ``plot_fn`` with ``values`` and return the figure as PNG bytes (the figure is closed)."""
+        figure = self.plot_fn(**values)
+        if not isinstance(figure, Figure):
+            raise TypeError(f"plot_fn must return a matplotlib Figure, got {type(figure).__name__}")
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=self.dpi, metadata={"Software": None})
+        plt.close(figure)
+        return buffer.getvalue()
+
+    def to_html(self) -> str:
+        """Every frame, precomputed, behind range inputs: works with no kernel and no network."""
+        names = list(self.params)
+        frames = []
+        for combination in itertools.product(*self.params.values()):
+            png = base64.b64encode(self.render_frame(**dict(zip(names, combination)))).decode("ascii")
+            label = ", ".join(f"{name}={_format_value(v)}" for name, v in zip(names, combination))
+            frames.append(f'<img class="attnbook-frame" alt="{html.escape(label)}" '
+                          f'style="max-width:100%" src="data:image/png;base64,{png}">')
+        controls = []
+        for name, values in self.params.items():
+            labels = html.escape(str([_format_value(v) for v in values]).replace("'", '"'))
+            start = values.index(self.initial[name])
+            controls.append(
+                f'<label style="display:block;font-family:sans-serif;font-size:0.9em">{html.escape(name)} '
+                f'<input type="range" min="0" max="{len(values) - 1}" step="1" value="{start}" '
+                f'data-labels="{labels}" aria-label="{html.escape(name)}">'
+                f'<output>{html.escape(_format_value(self.initial[name]))}</output></label>'
+            )
+        sizes = [len(values) for values in self.params.values()]
+        return (f'<div class="attnbook-slider" id="{self.slider_id}">' + "".join(controls) + "".join(frames)
+                + "</div>" + _SCRIPT % {"id": self.slider_id, "sizes": sizes})
+
+    def widget(self):
+        """The live ``ipywidgets`` control (needs ipywidgets and a kernel)."""
+        import ipywidgets
+
+        def redraw(**values: Any) -> None:
+            figure = self.plot_fn(**values)
+            if not isinstance(figure, Figure):
+                raise TypeError(f"plot_fn must return a matplotlib Figure, got {type(figure).__name__}")
+            plt.show()
+
+        controls = {
+            name: ipywidgets.SelectionSlider(options=[(_format_value(v), v) for v in values],
+                                             value=self.initial[name], description=name,
+                                             continuous_update=False)
+            for name, values in self.params.items()
+        }
+        return ipywidgets.interactive(redraw, **controls)
+
+    def __repr__(self) -> str:
+        ranges = ", ".join(f"{name}: {len(values)} values" for name, values in self.params.items())
+        return f"Slider({ranges})"
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str | dict]:
+        bundle: dict[str, str | dict] = {"text/plain": repr(self), "text/html": self.to_html()}
+        try:
+            widget = self.widget()
+        except ImportError:
+            return bundle
+        widget_bundle = widget._repr_mimebundle_()
+        if widget_bundle:
+            bundle.update({k: v for k, v in widget_bundle.items() if k != "text/plain"})
+        return bundle
+
+
+def slider(plot_fn: Callable[..., Figure], initial: dict[str, Any] | None = None, **params: Sequence[Any]) -> Slider:
+    """Make ``plot_fn`` explorable with one slider per keyword.
+
+    Args:
+        plot_fn: ``plot_fn(**values) -> matplotlib.figure.Figure``.
+        initial: parameter name -> the value shown first (default: the middle value).
+        **params: parameter name -> list of values, e.g. ``temperature=[0.1, 0.5, 1, 2]``.
+
+    Returns:
+        A :class:`Slider`; display it (make it a cell's last expression) to show it.
+    """
+    return Slider(plot_fn, params, initial=initial)
