@@ -73,7 +73,7 @@ class Slider:
         plot_fn: Callable[..., Figure],
         params: dict[str, Sequence[Any]],
         initial: dict[str, Any] | None = None,
-        dpi: int = 80,
+        dpi: int = 100,
     ) -> None:
         if not callable(plot_fn):
             raise TypeError(f"plot_fn must be callable, got {type(plot_fn).__name__}")

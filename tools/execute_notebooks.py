@@ -1,0 +1,50 @@
+"""Re-run notebooks in place, deterministically, so their stored outputs are the ones nbval checks.
+
+Usage: python tools/execute_notebooks.py chapters/*.ipynb
+
+Outputs are computed on the CPU (ATTNBOOK_DEVICE=cpu) with a fixed hash seed;
+no timing metadata is stored, and the widget state that the run records is
+dropped: it would make the book load the widget manager from a CDN, and the
+static slider frames are in the outputs themselves.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+
+def execute(path: Path) -> float:
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        record_timing=False,
+    )
+    start = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - start
+    notebook.metadata.pop("widgets", None)
+    nbformat.write(notebook, path)
+    return seconds
+
+
+def main(paths: list[str]) -> None:
+    if not paths:
+        raise SystemExit("usage: python tools/execute_notebooks.py NOTEBOOK.ipynb ...")
+    os.environ["ATTNBOOK_DEVICE"] = "cpu"
+    os.environ["PYTHONHASHSEED"] = "0"
+    for name in paths:
+        seconds = execute(Path(name))
+        print(f"{name}: executed in {seconds:.1f} s")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
