@@ -45,11 +45,21 @@ def test_mimebundle_has_static_and_live_views():
     assert "application/vnd.jupyter.widget-view+json" in bundle
 
 
-def test_live_widget_steps_through_the_same_values():
-    control = slider(_line_plot, slope=[-1, 0, 1]).widget()
-    (selection,) = [child for child in control.children if hasattr(child, "options")]
+def test_live_widget_steps_through_the_same_values_and_redraws():
+    calls = []
+
+    def plot(slope):
+        calls.append(slope)
+        return _line_plot(slope)
+
+    widget = slider(plot, slope=[-1, 0, 1])
+    box = widget.widget()
+    selection, image = box.children
     assert [value for _, value in selection.options] == [-1, 0, 1]
-    assert selection.value == 0
+    assert selection.value == 0 and image.value == widget.frame(slope=0)
+    selection.value = 1
+    assert image.value == widget.frame(slope=1) and image.value != widget.frame(slope=0)
+    assert calls == [0, 1], "each frame is drawn once"
 
 
 @pytest.mark.parametrize(

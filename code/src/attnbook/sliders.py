@@ -4,7 +4,7 @@
 value. Displayed in a notebook it gives one output holding two renderings:
 
 * ``application/vnd.jupyter.widget-view+json``: a live ``ipywidgets`` control
-  that redraws the figure in Jupyter and Colab;
+  that redraws the figure in the kernel in Jupyter and Colab;
 * ``text/html``: every frame rendered now, behind ``<input type="range">``
   controls and a few lines of inline JavaScript, so the static book needs no
   kernel and no network.
@@ -102,6 +102,7 @@ class Slider:
         self.plot_fn = plot_fn
         self.dpi = dpi
         self.slider_id = f"attnbook-slider-{next(_slider_count)}"
+        self._frames: dict[tuple, bytes] = {}
 
     def render_frame(self, **values: Any) -> bytes:
         """Call ``plot_fn`` with ``values`` and return the figure as PNG bytes (the figure is closed)."""
@@ -118,7 +119,7 @@ class Slider:
         names = list(self.params)
         frames = []
         for combination in itertools.product(*self.params.values()):
-            png = base64.b64encode(self.render_frame(**dict(zip(names, combination)))).decode("ascii")
+            png = base64.b64encode(self.frame(**dict(zip(names, combination)))).decode("ascii")
             label = ", ".join(f"{name}={_format_value(v)}" for name, v in zip(names, combination))
             frames.append(f'<img class="attnbook-frame" alt="{html.escape(label)}" '
                           f'style="max-width:100%" src="data:image/png;base64,{png}">')
@@ -136,23 +137,35 @@ class Slider:
         return (f'<div class="attnbook-slider" id="{self.slider_id}">' + "".join(controls) + "".join(frames)
                 + "</div>" + _SCRIPT % {"id": self.slider_id, "sizes": sizes})
 
-    def widget(self):
-        """The live ``ipywidgets`` control (needs ipywidgets and a kernel)."""
-        import ipywidgets
+    def frame(self, **values: Any) -> bytes:
+        """The PNG of one combination of values, rendered once and then reused."""
+        key = tuple(values[name] for name in self.params)
+        if key not in self._frames:
+            self._frames[key] = self.render_frame(**values)
+        return self._frames[key]
 
-        def redraw(**values: Any) -> None:
-            figure = self.plot_fn(**values)
-            if not isinstance(figure, Figure):
-                raise TypeError(f"plot_fn must return a matplotlib Figure, got {type(figure).__name__}")
-            plt.show()
+    def widget(self):
+        """The live ``ipywidgets`` control: one selection slider per parameter above the figure.
+
+        Moving a slider calls ``plot_fn`` in the kernel (once per combination;
+        frames already drawn are reused) and shows the new figure.
+        """
+        import ipywidgets
 
         controls = {
             name: ipywidgets.SelectionSlider(options=[(_format_value(v), v) for v in values],
                                              value=self.initial[name], description=name,
-                                             continuous_update=False)
+                                             continuous_update=True)
             for name, values in self.params.items()
         }
-        return ipywidgets.interactive(redraw, **controls)
+        image = ipywidgets.Image(value=self.frame(**self.initial), format="png")
+
+        def redraw(_change: object = None) -> None:
+            image.value = self.frame(**{name: control.value for name, control in controls.items()})
+
+        for control in controls.values():
+            control.observe(redraw, names="value")
+        return ipywidgets.VBox([*controls.values(), image])
 
     def __repr__(self) -> str:
         ranges = ", ".join(f"{name}: {len(values)} values" for name, values in self.params.items())

@@ -1,0 +1,72 @@
+"""The book's invariants that need no build: notebooks listed, executed, launchable, well formed."""
+
+import re
+
+import pytest
+
+from book import CHAPTERS, ROOT, load_config, load_notebook, toc_files
+
+NOTEBOOK_IDS = [path.stem for path in CHAPTERS]
+
+
+def test_there_are_chapters():
+    assert CHAPTERS, "chapters/ holds no notebook"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=NOTEBOOK_IDS)
+def test_notebook_is_in_the_table_of_contents(path):
+    assert f"chapters/{path.stem}" in toc_files()
+
+
+def test_every_toc_entry_exists():
+    for entry in toc_files():
+        assert any((ROOT / f"{entry}{suffix}").exists() for suffix in (".md", ".ipynb")), entry
+
+
+def test_repository_is_set_once_with_branch_main():
+    repository = load_config()["repository"]
+    assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", repository["url"])
+    assert repository["branch"] == "main"
+    assert load_config()["execute"]["execute_notebooks"] == "off"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=NOTEBOOK_IDS)
+def test_first_code_cell_installs_the_package_from_the_configured_repository(path):
+    notebook = load_notebook(path)
+    first_code = next(cell for cell in notebook["cells"] if cell["cell_type"] == "code")
+    source = "".join(first_code["source"])
+    url = load_config()["repository"]["url"]
+    assert 'find_spec("attnbook") is None' in source
+    assert f"attnbook @ git+{url}@main#subdirectory=code" in source
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=NOTEBOOK_IDS)
+def test_notebook_runs_on_a_gpu_runtime_in_colab(path):
+    metadata = load_notebook(path)["metadata"]
+    assert metadata.get("accelerator") == "GPU"
+    assert metadata["kernelspec"]["name"] == "python3"
+    assert "widgets" not in metadata, "widget state would load the widget manager from a CDN"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=NOTEBOOK_IDS)
+def test_notebook_was_executed_top_to_bottom_without_errors(path):
+    counts = []
+    for cell in load_notebook(path)["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        assert cell["execution_count"] is not None, "run `make execute`"
+        counts.append(cell["execution_count"])
+        assert all(output["output_type"] != "error" for output in cell["outputs"])
+        text = str(cell["outputs"])
+        assert not re.search(r"/(work|tmp|root|home)/", text), "an output shows a local path"
+    assert counts == list(range(1, len(counts) + 1))
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=NOTEBOOK_IDS)
+def test_chapter_has_the_book_skeleton(path):
+    markdown = "\n".join("".join(c["source"]) for c in load_notebook(path)["cells"] if c["cell_type"] == "markdown")
+    assert re.match(r"\(chap-[\w-]+\)=\n# ", markdown), "a label, then the title"
+    for heading in ("## Overview", "## Summary", "## Exercises", "## References"):
+        assert heading in markdown
+    assert "Common misconceptions" in markdown
+    assert ":class: dropdown" in markdown, "exercise solutions are hidden in dropdowns"
