@@ -5,11 +5,16 @@ teach them and check them against the functions here.
 """
 
 from .attention import AttentionOutput, attention
+from . import dates
 from .device import DEVICE_ENV_VAR, get_device
+from .luong import LUONG_MODES, LUONG_SCORES, LuongAttention, LuongOutput
+from .measure import median_time, peak_tensor_memory
 from .multihead import MultiHeadAttention, merge_heads, split_heads
 from .notebook import setup_notebook
 from .plotting import ROLE_COLORS, draw_encoder_decoder_diagram, draw_principle_diagram, plot_attention
 from .pooling import gaussian_score, nadaraya_watson
+from .seq2seq import AttentionSeq2Seq, Seq2SeqOutput
+from .sliding_window import SLIDING_WINDOW_PATHS, default_block_size, sliding_window_attention, sliding_window_mask
 from .scoring import (
     SCORE_NAMES,
     AdditiveScore,
@@ -30,8 +35,15 @@ __version__ = "0.1.0"
 __all__ = [
     "AttentionOutput",
     "attention",
+    "dates",
     "DEVICE_ENV_VAR",
     "get_device",
+    "LUONG_MODES",
+    "LUONG_SCORES",
+    "LuongAttention",
+    "LuongOutput",
+    "median_time",
+    "peak_tensor_memory",
     "MultiHeadAttention",
     "merge_heads",
     "split_heads",
@@ -42,6 +54,12 @@ __all__ = [
     "plot_attention",
     "gaussian_score",
     "nadaraya_watson",
+    "AttentionSeq2Seq",
+    "Seq2SeqOutput",
+    "SLIDING_WINDOW_PATHS",
+    "default_block_size",
+    "sliding_window_attention",
+    "sliding_window_mask",
     "SCORE_NAMES",
     "AdditiveScore",
     "DotScore",

@@ -1,0 +1,119 @@
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from attnbook import attention
+from attnbook.sliding_window import default_block_size, sliding_window_attention, sliding_window_mask
+
+
+def _qkv(batch=2, heads=2, seq=13, dim=4, seed=0, dtype=torch.float64, device="cpu"):
+    generator = torch.Generator().manual_seed(seed)
+    return tuple(torch.randn(batch, heads, seq, dim, generator=generator, dtype=dtype).to(device) for _ in range(3))
+
+
+def test_mask_hand_computed():
+    expected = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 0], [0, 1, 1, 1], [0, 0, 1, 1]], dtype=torch.bool)
+    assert torch.equal(sliding_window_mask(4, 1), expected)
+    assert torch.equal(sliding_window_mask(4, 1, causal=True), expected.tril())
+
+
+def test_dense_path_is_masked_attention():
+    query, key, value = _qkv()
+    mask = sliding_window_mask(13, 2)
+    expected = attention(query, key, value, mask=mask).context
+    torch.testing.assert_close(sliding_window_attention(query, key, value, 2, path="dense"), expected)
+
+
+def test_huge_window_is_global_attention():
+    query, key, value = _qkv()
+    expected = attention(query, key, value).context
+    for path in ("dense", "blocked"):
+        torch.testing.assert_close(sliding_window_attention(query, key, value, 100, path=path), expected)
+
+
+def test_window_zero_returns_the_values():
+    query, key, value = _qkv()
+    torch.testing.assert_close(sliding_window_attention(query, key, value, 0, path="blocked"), value)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seq=st.integers(1, 70),
+    window=st.integers(0, 20),
+    block_size=st.integers(1, 24),
+    causal=st.booleans(),
+    padded=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_blocked_equals_dense(seq, window, block_size, causal, padded, seed):
+    query, key, value = _qkv(seq=seq, seed=seed)
+    padding = torch.rand(2, seq, generator=torch.Generator().manual_seed(seed)) > 0.3 if padded else None
+    dense = sliding_window_attention(query, key, value, window, causal, padding, path="dense")
+    blocked = sliding_window_attention(query, key, value, window, causal, padding, path="blocked",
+                                       block_size=block_size)
+    torch.testing.assert_close(blocked, dense)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("padded", [False, True])
+def test_flex_equals_dense(causal, padded, device):
+    dtype = torch.float32
+    query, key, value = _qkv(seq=150, dim=16, dtype=dtype, device=device)
+    padding = (torch.rand(2, 150, generator=torch.Generator().manual_seed(1)) > 0.3).to(device) if padded else None
+    dense = sliding_window_attention(query, key, value, 9, causal, padding, path="dense")
+    flex = sliding_window_attention(query, key, value, 9, causal, padding, path="flex")
+    torch.testing.assert_close(flex, dense, atol=2e-5, rtol=2e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="the auto path picks FlexAttention on CUDA only")
+def test_auto_on_cuda_equals_dense():
+    query, key, value = _qkv(seq=300, dim=64, dtype=torch.float32, device="cuda")
+    dense = sliding_window_attention(query, key, value, 32, path="dense")
+    torch.testing.assert_close(sliding_window_attention(query, key, value, 32), dense, atol=1e-3, rtol=1e-3)
+
+
+def test_fully_masked_rows_are_zero_on_every_path():
+    query, key, value = _qkv(seq=10)
+    padding = torch.ones(2, 10, dtype=torch.bool)
+    padding[0, 3:8] = False  # with window 1, queries 4..6 see no real key
+    for path in ("dense", "blocked", "flex"):
+        context = sliding_window_attention(query.float(), key.float(), value.float(), 1,
+                                           key_padding_mask=padding, path=path)
+        assert torch.isfinite(context).all()
+        assert torch.all(context[0, :, 4:7] == 0), path
+
+
+@pytest.mark.parametrize("path", ["dense", "blocked"])
+def test_gradcheck(path):
+    query, key, value = (t.requires_grad_() for t in _qkv(batch=1, heads=1, seq=9, dim=3))
+    assert torch.autograd.gradcheck(
+        lambda q, k, v: sliding_window_attention(q, k, v, 2, causal=True, path=path, block_size=4),
+        (query, key, value))
+
+
+def test_default_block_size():
+    assert [default_block_size(w) for w in (0, 64, 10_000)] == [16, 64, 512]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "words"),
+    [
+        ({"window": -1}, ValueError, "window must be >= 0, got -1"),
+        ({"window": 1.5}, TypeError, "window must be an integer, got float"),
+        ({"path": "sparse"}, ValueError, "path must be one of ('auto', 'dense', 'blocked', 'flex'), got 'sparse'"),
+        ({"key": torch.zeros(2, 2, 12, 4)}, ValueError, "must share (batch, heads, seq) in self-attention"),
+        ({"query": torch.zeros(2, 13, 4)}, ValueError, "query must have at least 4 dimensions"),
+        ({"key_padding_mask": torch.ones(2, 12, dtype=torch.bool)}, ValueError,
+         "key_padding_mask must have shape (batch, seq) = (2, 13), got (2, 12)"),
+        ({"key_padding_mask": torch.ones(2, 13)}, TypeError, "key_padding_mask must be a boolean tensor"),
+        ({"block_size": 0}, ValueError, "block_size must be an integer >= 1, got 0"),
+    ],
+)
+def test_bad_input_is_named(kwargs, error, words):
+    query, key, value = _qkv(dtype=torch.float32)
+    arguments = {"query": query, "key": key, "value": value, "window": 2}
+    arguments.update(kwargs)
+    with pytest.raises(error) as info:
+        sliding_window_attention(**arguments)
+    assert words in str(info.value)
