@@ -1,0 +1,28 @@
+"""The benchmark scripts run and write what the chapters read (a smoke test: no timing is checked)."""
+
+import json
+import subprocess
+import sys
+
+from book import ROOT
+
+
+def test_sliding_window_benchmark_runs_on_the_cpu(tmp_path):
+    out = tmp_path / "result.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "sliding_window.py"), "--device", "cpu", "--sizes", "128",
+         "--windows", "8", "--repeats", "1", "--out", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert {row["method"] for row in report["rows"]} == {"full_sdpa", "band_sdpa", "dense", "blocked"}
+    assert all(row["seconds"] > 0 and row["tensor_bytes"] > 0 for row in report["rows"])
+    assert "blocked vs band_sdpa" in done.stdout
+
+
+def test_stored_results_name_their_hardware_and_date():
+    for path in (ROOT / "benchmarks" / "results").glob("*.json"):
+        report = json.loads(path.read_text())
+        assert report["hardware"] and report["date"] and report["torch"], path.name
+        assert report["rows"], path.name
