@@ -6,6 +6,14 @@ teach them and check them against the functions here.
 
 from .attention import AttentionOutput, attention
 from . import dates
+from .bam import BAM
+from .cbam import CBAM, CBAMChannelGate, CBAMSpatialGate
+from .cluttered import ClutteredDigits, make_cluttered_digits
+from .complexity import MacCount, count_macs, count_parameters
+from .create_attention import ATTENTION_MODULES, create_attention
+from .eca import EfficientChannelAttention, eca_kernel_size
+from .resnet import ResNet, resnet18, resnet34, resnet50, small_resnet
+from .se import SqueezeExcite
 from .device import DEVICE_ENV_VAR, get_device
 from .luong import LUONG_MODES, LUONG_SCORES, LuongAttention, LuongOutput
 from .measure import median_time, peak_tensor_memory
@@ -33,6 +41,25 @@ from .softmax import masked_softmax
 __version__ = "0.1.0"
 
 __all__ = [
+    "BAM",
+    "CBAM",
+    "CBAMChannelGate",
+    "CBAMSpatialGate",
+    "ClutteredDigits",
+    "make_cluttered_digits",
+    "MacCount",
+    "count_macs",
+    "count_parameters",
+    "ATTENTION_MODULES",
+    "create_attention",
+    "EfficientChannelAttention",
+    "eca_kernel_size",
+    "ResNet",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "small_resnet",
+    "SqueezeExcite",
     "AttentionOutput",
     "attention",
     "dates",
