@@ -26,3 +26,16 @@ def test_stored_results_name_their_hardware_and_date():
         report = json.loads(path.read_text())
         assert report["hardware"] and report["date"] and report["torch"], path.name
         assert report["rows"], path.name
+
+
+def test_resnet_attention_benchmark_runs_on_the_cpu(tmp_path):
+    out = tmp_path / "result.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "resnet_attention.py"), "--device", "cpu", "--batch", "1",
+         "--size", "64", "--rounds", "1", "--out", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = json.loads(out.read_text())["rows"]
+    assert [row["attention"] for row in rows] == [None, "se", "eca", "cbam", "bam"]
+    assert rows[0]["overhead"] == 0 and all(row["median_seconds"] > 0 for row in rows)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from attnbook import draw_encoder_decoder_diagram, draw_principle_diagram, plot_attention
+from attnbook import draw_encoder_decoder_diagram, draw_pipeline, draw_principle_diagram, plot_attention
 
 
 @pytest.fixture(autouse=True)
@@ -54,3 +54,19 @@ def test_encoder_decoder_diagram_has_every_role():
     texts = " ".join(t.get_text() for t in draw_encoder_decoder_diagram().texts)
     for word in ("$h_1$", "attention", "context", "$s_{t-1}$", "$s_t$"):
         assert word in texts
+
+
+def test_pipeline_draws_every_box_and_the_merge():
+    rows = [[("x", "value"), ("pool", "score")], [("x", "value"), ("conv", "key"), ("BN", "score")]]
+    ax = draw_pipeline(rows, merge="sum, sigmoid", title="t")
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count("x") == 2 and "conv" in texts and "sum, sigmoid" in texts
+
+
+@pytest.mark.parametrize(
+    ("rows", "words"),
+    [([], "rows must be a non-empty list"), ([[("x", "colour")]], "role must be one of")],
+)
+def test_pipeline_bad_input(rows, words):
+    with pytest.raises(ValueError, match=words):
+        draw_pipeline(rows)

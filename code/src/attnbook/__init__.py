@@ -19,7 +19,13 @@ from .luong import LUONG_MODES, LUONG_SCORES, LuongAttention, LuongOutput
 from .measure import median_time, peak_tensor_memory
 from .multihead import MultiHeadAttention, merge_heads, split_heads
 from .notebook import setup_notebook
-from .plotting import ROLE_COLORS, draw_encoder_decoder_diagram, draw_principle_diagram, plot_attention
+from .plotting import (
+    ROLE_COLORS,
+    draw_encoder_decoder_diagram,
+    draw_pipeline,
+    draw_principle_diagram,
+    plot_attention,
+)
 from .pooling import gaussian_score, nadaraya_watson
 from .seq2seq import AttentionSeq2Seq, Seq2SeqOutput
 from .sliding_window import SLIDING_WINDOW_PATHS, default_block_size, sliding_window_attention, sliding_window_mask
@@ -77,6 +83,7 @@ __all__ = [
     "setup_notebook",
     "ROLE_COLORS",
     "draw_encoder_decoder_diagram",
+    "draw_pipeline",
     "draw_principle_diagram",
     "plot_attention",
     "gaussian_score",

@@ -20,6 +20,7 @@ __all__ = [
     "plot_attention",
     "draw_principle_diagram",
     "draw_encoder_decoder_diagram",
+    "draw_pipeline",
 ]
 
 #: One colour per role, used by every diagram in the book.
@@ -204,4 +205,47 @@ def draw_encoder_decoder_diagram(ax: Axes | None = None) -> Axes:
     _arrow(ax, (7.15, 4.3), (9.1, 3.25), rad=-0.2)
     ax.text(9.4, 4.45, "next word $y_t$", ha="center", fontsize=10)
     _arrow(ax, (9.4, 3.3), (9.4, 4.25))
+    return ax
+
+
+def draw_pipeline(rows: Sequence[Sequence[tuple[str, str]]], ax: Axes | None = None, title: str | None = None,
+                  merge: str | None = None) -> Axes:
+    """Draw one or more chains of steps as boxes joined by arrows, e.g. a module's data flow.
+
+    Args:
+        rows: each row is a chain of ``(text, role)`` boxes, drawn left to right; ``role``
+            is a key of :data:`ROLE_COLORS`. Several rows are drawn one above the other
+            (parallel branches).
+        ax: axes to draw on; a new figure when None.
+        title: axes title.
+        merge: when given, the last boxes of all rows feed one final box with this text.
+
+    Returns:
+        The axes drawn on.
+    """
+    if not rows or any(not row for row in rows):
+        raise ValueError("rows must be a non-empty list of non-empty chains of (text, role) boxes")
+    for row in rows:
+        for text, role in row:
+            if role not in ROLE_COLORS:
+                raise ValueError(f"role must be one of {tuple(ROLE_COLORS)}, got {role!r}")
+    columns = max(len(row) for row in rows) + (1 if merge else 0)
+    step, height = 2.1, 1.3
+    ax = _new_diagram_axes(ax, (2.0 * columns, 1.1 * len(rows) + 0.6), (step * columns, height * len(rows) + 0.4))
+    centre_y = (height * len(rows) + 0.4) / 2
+    for index, row in enumerate(rows):
+        y = height * (len(rows) - index) - height / 2 + 0.2
+        for column, (text, role) in enumerate(row):
+            x = step * column + step / 2
+            _box(ax, (x, y), text, ROLE_COLORS[role], width=1.75, height=0.9, fontsize=8)
+            if column:
+                _arrow(ax, (x - step + 0.88, y), (x - 0.88, y))
+        if merge:
+            last_x = step * (len(row) - 1) + step / 2
+            _arrow(ax, (last_x + 0.88, y), (step * (columns - 1) + step / 2 - 0.88, centre_y))
+    if merge:
+        _box(ax, (step * (columns - 1) + step / 2, centre_y), merge, ROLE_COLORS["context"], width=1.75,
+             height=0.9, fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
     return ax
