@@ -12,6 +12,10 @@ from .cluttered import ClutteredDigits, make_cluttered_digits
 from .complexity import MacCount, count_macs, count_parameters
 from .create_attention import ATTENTION_MODULES, create_attention
 from .eca import EfficientChannelAttention, eca_kernel_size
+from .estimators import MovingAverageBaseline, gumbel_softmax, reinforce_loss, sample_gumbel
+from .glimpse import extract_glimpses, pixel_to_location
+from .glimpse_models import RecurrentAttentionModel, SoftAttentionClassifier
+from .hard import ATTEND_MODES, LocationAttention, attend_locations
 from .resnet import ResNet, resnet18, resnet34, resnet50, small_resnet
 from .se import SqueezeExcite
 from .device import DEVICE_ENV_VAR, get_device
@@ -66,6 +70,17 @@ __all__ = [
     "resnet50",
     "small_resnet",
     "SqueezeExcite",
+    "MovingAverageBaseline",
+    "gumbel_softmax",
+    "reinforce_loss",
+    "sample_gumbel",
+    "extract_glimpses",
+    "pixel_to_location",
+    "RecurrentAttentionModel",
+    "SoftAttentionClassifier",
+    "ATTEND_MODES",
+    "LocationAttention",
+    "attend_locations",
     "AttentionOutput",
     "attention",
     "dates",

@@ -1,0 +1,176 @@
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from attnbook.estimators import MovingAverageBaseline, gumbel_softmax, reinforce_loss, sample_gumbel
+from attnbook.glimpse import extract_glimpses, pixel_to_location
+from attnbook.glimpse_models import RecurrentAttentionModel, SoftAttentionClassifier
+from attnbook.hard import attend_locations
+
+
+def _features(batch=3, locations=5, dim=4, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(batch, locations, dim, generator=generator), torch.randn(batch, locations, generator=generator)
+
+
+def test_soft_is_the_expected_feature():
+    features, logits = _features()
+    out = attend_locations(features, logits, "soft")
+    torch.testing.assert_close(out.context, (torch.softmax(logits, -1)[..., None] * features).sum(1))
+    assert out.indices is None and out.log_prob is None
+
+
+def test_argmax_picks_the_top_k():
+    features, logits = _features()
+    out = attend_locations(features, logits, "argmax", k=2)
+    top = logits.topk(2, -1).indices
+    assert torch.equal(out.indices, top)
+    torch.testing.assert_close(out.context, features.gather(1, top[..., None].expand(-1, -1, 4)).mean(1))
+    torch.testing.assert_close(out.weights.sum(-1), torch.ones(3))
+
+
+def test_sampling_matches_the_softmax_and_log_prob_is_exact():
+    features, logits = _features(batch=1, locations=4)
+    generator = torch.Generator().manual_seed(1)
+    draws = torch.stack([attend_locations(features, logits, "sample", generator=generator).indices[0, 0]
+                         for _ in range(4000)])
+    frequencies = torch.bincount(draws, minlength=4).float() / 4000
+    torch.testing.assert_close(frequencies, torch.softmax(logits[0], -1), atol=0.03, rtol=0)
+    out = attend_locations(features, logits, "sample", generator=generator)
+    torch.testing.assert_close(out.log_prob, torch.log_softmax(logits, -1)[0, out.indices[0, 0]][None])
+
+
+def test_sampling_k_without_replacement_log_prob():
+    features, logits = _features(batch=1, locations=4)
+    out = attend_locations(features, logits, "sample", k=2, generator=torch.Generator().manual_seed(0))
+    first, second = out.indices[0].tolist()
+    assert first != second
+    p = torch.softmax(logits[0], -1)
+    expected = math.log(p[first]) + math.log(p[second] / (1 - p[first]))
+    assert math.isclose(out.log_prob.item(), expected, rel_tol=1e-5)
+
+
+def test_reinforce_is_unbiased_on_a_tiny_case():
+    logits = torch.tensor([0.5, -0.3, 1.2], requires_grad=True)
+    rewards = torch.tensor([1.0, 3.0, -2.0])
+    probabilities = torch.softmax(logits, -1)
+    exact = torch.autograd.grad((probabilities * rewards).sum(), logits)[0]
+    generator = torch.Generator().manual_seed(0)
+    choices = torch.multinomial(probabilities.detach(), 50_000, replacement=True, generator=generator)
+    for baseline in (0.0, 1.0):
+        log_prob = torch.log_softmax(logits, -1)[choices]
+        estimate = torch.autograd.grad(-reinforce_loss(log_prob, rewards[choices], baseline), logits)[0]
+        torch.testing.assert_close(estimate, exact, atol=0.03, rtol=0)
+
+
+def test_gumbel_softmax_matches_torch_statistically():
+    logits = torch.tensor([[1.0, 0.0, -1.0, 0.5]]).expand(20_000, -1)
+    ours = gumbel_softmax(logits, temperature=0.5, generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    theirs = F.gumbel_softmax(logits, tau=0.5)
+    torch.testing.assert_close(ours.mean(0), theirs.mean(0), atol=0.01, rtol=0)
+    torch.testing.assert_close(ours.std(0), theirs.std(0), atol=0.01, rtol=0)
+    # arg-max of a Gumbel-perturbed sample follows the softmax exactly
+    frequencies = torch.bincount(ours.argmax(-1), minlength=4).float() / 20_000
+    torch.testing.assert_close(frequencies, torch.softmax(logits[0], -1), atol=0.01, rtol=0)
+
+
+def test_straight_through_is_one_hot_with_soft_gradient():
+    logits = torch.randn(5, 3, requires_grad=True)
+    hard = gumbel_softmax(logits, 0.7, hard=True, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(hard.detach().sum(-1), torch.ones(5)) and set(hard.detach().unique().tolist()) <= {0.0, 1.0}
+    (hard * torch.arange(3.0)).sum().backward()
+    assert logits.grad.abs().sum() > 0
+
+
+def test_gumbel_noise_has_the_right_mean():
+    noise = sample_gumbel((200_000,), torch.Generator().manual_seed(0))
+    assert abs(noise.mean().item() - 0.5772) < 0.01  # Euler-Mascheroni constant
+
+
+def test_moving_average_baseline():
+    baseline = MovingAverageBaseline(0.5)
+    assert baseline.update(torch.tensor([1.0, 3.0])) == 2.0
+    assert baseline.update(torch.tensor([0.0])) == 1.0
+
+
+def test_glimpses_equal_direct_slicing():
+    images = torch.randn(2, 3, 10, 12)
+    locations = torch.stack([pixel_to_location(4, 5, 10, 12), pixel_to_location(6, 7, 10, 12)])
+    glimpses = extract_glimpses(images, locations, size=3, scales=2)
+    assert glimpses.shape == (2, 2, 3, 3, 3)
+    torch.testing.assert_close(glimpses[0, 0], images[0, :, 3:6, 4:7])
+    torch.testing.assert_close(glimpses[1, 0], images[1, :, 5:8, 6:9])
+    corner = pixel_to_location(torch.tensor(4.5), torch.tensor(5.5), 10, 12)[None].expand(2, 2)
+    coarse = extract_glimpses(images, corner, size=3, scales=2)[:, 1]
+    torch.testing.assert_close(coarse, F.avg_pool2d(images[:, :, 2:8, 3:9], 2))
+
+
+def test_glimpse_borders():
+    images = torch.ones(1, 1, 8, 8)
+    corner = pixel_to_location(0, 0, 8, 8)[None]
+    zeros = extract_glimpses(images, corner, 3, padding="zeros")
+    border = extract_glimpses(images, corner, 3, padding="border")
+    assert zeros[0, 0, 0, 0, 0] == 0 and torch.all(border == 1)
+    with pytest.raises(ValueError, match="with padding=None every glimpse must lie inside the image"):
+        extract_glimpses(images, corner, 3, padding=None)
+    inside = extract_glimpses(images, pixel_to_location(1, 1, 8, 8)[None], 3, padding=None)
+    assert torch.all(inside == 1)
+
+
+def test_glimpses_are_differentiable_in_image_and_location():
+    images = torch.randn(1, 1, 9, 9, requires_grad=True)
+    location = torch.tensor([[0.1, -0.2]], requires_grad=True)
+    extract_glimpses(images, location, 3, scales=2).sum().backward()
+    assert images.grad.abs().sum() > 0 and location.grad.abs().sum() > 0
+
+
+def test_models_shapes():
+    images = torch.rand(4, 1, 40, 40)
+    soft = SoftAttentionClassifier()
+    out = soft(images)
+    assert out.logits.shape == (4, 10) and out.weights.shape == (4, 10, 10)
+    torch.testing.assert_close(out.weights.sum((1, 2)), torch.ones(4))
+    hard = soft(images, mode="sample", generator=torch.Generator().manual_seed(0))
+    assert hard.log_prob.shape == (4,) and torch.equal(hard.weights.flatten(1).sum(-1), torch.ones(4))
+    ram = RecurrentAttentionModel(glimpses=3)
+    glimpsed = ram(images, generator=torch.Generator().manual_seed(0))
+    assert glimpsed.logits.shape == (4, 10) and glimpsed.locations.shape == (4, 3, 2)
+    assert glimpsed.log_prob.shape == (4,) and torch.all(glimpsed.log_prob <= 0)
+    assert ram.pixels_per_image() == 100 + 3 * 16 * 16
+    assert torch.equal(ram(images, sample=False).log_prob, torch.zeros(4))
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "words"),
+    [
+        (lambda: extract_glimpses(torch.zeros(1, 1, 8, 8), torch.zeros(1, 2), size=9), ValueError,
+         "the largest glimpse (9 pixels: size=9, scales=1) is larger than the image (8x8)"),
+        (lambda: extract_glimpses(torch.zeros(1, 1, 8, 8), torch.zeros(1, 2), size=3, scales=3), ValueError,
+         "the largest glimpse (12 pixels"),
+        (lambda: extract_glimpses(torch.zeros(1, 1, 8, 8), torch.zeros(2, 2), size=3), ValueError,
+         "locations must have shape (batch, 2) = (1, 2), got (2, 2)"),
+        (lambda: extract_glimpses(torch.zeros(1, 1, 8, 8), torch.zeros(1, 2), size=3, padding="reflect"), ValueError,
+         "padding must be one of ('zeros', 'border', None)"),
+        (lambda: gumbel_softmax(torch.zeros(3), temperature=0), ValueError,
+         "temperature must be a finite number > 0, got 0"),
+        (lambda: gumbel_softmax(torch.zeros(3), temperature=-1.0), ValueError, "got -1.0"),
+        (lambda: attend_locations(*_features(), mode="hard"), ValueError,
+         "mode must be one of ('soft', 'sample', 'argmax'), got 'hard'"),
+        (lambda: attend_locations(*_features(), mode="argmax", k=6), ValueError,
+         "k must be an integer in [1, 5] (the number of locations), got 6"),
+        (lambda: attend_locations(torch.zeros(3, 5, 4), torch.zeros(3, 4)), ValueError,
+         "features must be (batch, locations, dim) and logits (batch, locations)"),
+        (lambda: attend_locations(*_features(), temperature=0.0), ValueError, "temperature must be a finite number > 0"),
+        (lambda: MovingAverageBaseline(1.0), ValueError, "momentum must be a number in [0, 1), got 1.0"),
+        (lambda: reinforce_loss(torch.zeros(3), torch.zeros(4)), ValueError,
+         "log_prob and reward must have the same shape, got (3,) and (4,)"),
+        (lambda: RecurrentAttentionModel(glimpse_size=10), ValueError, "glimpse_size must be a multiple of 4, got 10"),
+    ],
+)
+def test_bad_input_is_named(call, error, words):
+    with pytest.raises(error) as info:
+        call()
+    assert words in str(info.value)
