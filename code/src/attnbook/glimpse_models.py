@@ -41,7 +41,7 @@ class SoftAttentionClassifier(nn.Module):
         width: channels of the last feature map.
     """
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 10, width: int = 48) -> None:
+    def __init__(self, in_channels: int = 1, num_classes: int = 10, width: int = 64) -> None:
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -49,7 +49,7 @@ class SoftAttentionClassifier(nn.Module):
             nn.Conv2d(32, width, 3, padding=1), nn.ReLU(),
         )
         self.score = nn.Conv2d(width, 1, 1)
-        self.classifier = nn.Sequential(nn.Linear(width, 64), nn.ReLU(), nn.Linear(64, num_classes))
+        self.classifier = nn.Sequential(nn.Linear(width, 128), nn.ReLU(), nn.Linear(128, num_classes))
 
     def forward(self, images: torch.Tensor, mode: str = "soft", temperature: float = 1.0,
                 generator: torch.Generator | None = None) -> SoftAttentionOutput:
@@ -102,7 +102,7 @@ class RecurrentAttentionModel(nn.Module):
         saliency_gain: initial weight of the brightness prior of the policy (0: uniform start).
     """
 
-    def __init__(self, glimpse_size: int = 16, scales: int = 1, glimpses: int = 2, hidden: int = 128,
+    def __init__(self, glimpse_size: int = 16, scales: int = 1, glimpses: int = 2, hidden: int = 64,
                  num_classes: int = 10, image_size: int = 40, coarse_factor: int = 4,
                  in_channels: int = 1, saliency_gain: float = 20.0) -> None:
         super().__init__()
