@@ -1,6 +1,7 @@
 """The book's invariants that need no build: notebooks listed, executed, launchable, well formed."""
 
 import re
+import subprocess
 
 import pytest
 
@@ -35,9 +36,20 @@ def test_first_code_cell_installs_the_package_from_the_configured_repository(pat
     notebook = load_notebook(path)
     first_code = next(cell for cell in notebook["cells"] if cell["cell_type"] == "code")
     source = "".join(first_code["source"])
-    url = load_config()["repository"]["url"]
+    url = re.escape(load_config()["repository"]["url"])
     assert 'find_spec("attnbook") is None' in source
-    assert f"attnbook @ git+{url}@main#subdirectory=code" in source
+    assert re.search(rf"attnbook @ git\+{url}@[0-9a-f]{{40}}#subdirectory=code", source)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=NOTEBOOK_IDS)
+def test_colab_installs_the_package_the_outputs_were_computed_with(path):
+    source = "".join(next(c for c in load_notebook(path)["cells"] if c["cell_type"] == "code")["source"])
+    commit = re.search(r"@([0-9a-f]{40})#subdirectory=code", source).group(1)
+    known = subprocess.run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=ROOT, capture_output=True)
+    assert known.returncode == 0, f"the pinned commit {commit} is not in this repository's history"
+    changed = subprocess.run(["git", "diff", "--stat", commit, "--", "code"], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout
+    assert changed == "", f"code/ changed since the pinned commit; run tools/pin_colab_ref.py:\n{changed}"
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=NOTEBOOK_IDS)
