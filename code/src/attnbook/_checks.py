@@ -8,6 +8,7 @@ import math
 import torch
 
 __all__ = [
+    "check_int",
     "check_tensor",
     "check_positive",
     "check_same_size",
@@ -25,6 +26,13 @@ def check_tensor(name: str, value: object, min_ndim: int = 1) -> torch.Tensor:
         raise ValueError(
             f"{name} must have at least {min_ndim} dimensions, got shape {tuple(value.shape)}"
         )
+    return value
+
+
+def check_int(name: str, value: object, minimum: int) -> int:
+    """Return ``value`` if it is an integer (not a bool) >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return value
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import torch
 
+from ._checks import check_int
+
 __all__ = ["check_channels", "check_feature_map", "check_odd_kernel", "reduced_channels"]
 
 
 def check_channels(channels: object) -> int:
-    if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
-        raise ValueError(f"channels must be an integer >= 1, got {channels!r}")
-    return channels
+    return check_int("channels", channels, 1)
 
 
 def check_odd_kernel(name: str, kernel_size: object) -> int:
@@ -38,9 +38,7 @@ def reduced_channels(channels: int, rd_ratio: float, rd_channels: int | None, rd
     (timm's ``make_divisible``).
     """
     if rd_channels is not None:
-        if isinstance(rd_channels, bool) or not isinstance(rd_channels, int) or rd_channels < 1:
-            raise ValueError(f"rd_channels must be an integer >= 1, got {rd_channels!r}")
-        return rd_channels
+        return check_int("rd_channels", rd_channels, 1)
     if isinstance(rd_ratio, bool) or not isinstance(rd_ratio, (int, float)) or not 0 < rd_ratio <= 1:
         raise ValueError(f"rd_ratio must be a number in (0, 1], for example 1/16, got {rd_ratio!r}")
     exact = channels * rd_ratio

@@ -20,6 +20,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ._checks import check_int
 from ._gates import check_channels, check_feature_map, reduced_channels
 
 __all__ = ["BAM_VARIANTS", "BAM"]
@@ -45,8 +46,7 @@ class BAM(nn.Module):
         self.channels = check_channels(channels)
         if variant not in BAM_VARIANTS:
             raise ValueError(f"variant must be one of {BAM_VARIANTS}, got {variant!r}")
-        if isinstance(dilation, bool) or not isinstance(dilation, int) or dilation < 1:
-            raise ValueError(f"dilation must be an integer >= 1, got {dilation!r}")
+        check_int("dilation", dilation, 1)
         self.variant = variant
         hidden = reduced_channels(channels, rd_ratio, rd_channels, rd_divisor)
         official = variant == "official"

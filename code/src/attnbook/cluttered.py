@@ -14,6 +14,8 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
+from ._checks import check_int
+
 __all__ = ["ClutteredDigits", "make_cluttered_digits"]
 
 _SPLITS = {"train": slice(0, 1200), "test": slice(1200, None)}
@@ -57,8 +59,7 @@ def make_cluttered_digits(count: int, seed: int, split: str = "train", canvas: i
     """
     for name, value, smallest in (("count", count, 1), ("canvas", canvas, 1), ("scale", scale, 1),
                                   ("clutter", clutter, 0), ("fragment", fragment, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
-            raise ValueError(f"{name} must be an integer >= {smallest}, got {value!r}")
+        check_int(name, value, smallest)
     if split not in _SPLITS:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     size = 8 * scale

@@ -14,6 +14,8 @@ from typing import NamedTuple
 
 import torch
 
+from ._checks import check_int
+
 __all__ = ["DATE_FORMATS", "SOURCE_VOCAB", "TARGET_VOCAB", "DateExample", "DateBatch", "make_dates",
            "encode_dates", "decode_target"]
 
@@ -87,8 +89,7 @@ def make_dates(count: int, seed: int) -> list[DateExample]:
     Returns:
         A list of :class:`DateExample`.
     """
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValueError(f"count must be an integer >= 1, got {count!r}")
+    check_int("count", count, 1)
     rng = random.Random(seed)
     first, last = datetime.date(1950, 1, 1).toordinal(), datetime.date(2049, 12, 31).toordinal()
     examples = []

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ._checks import check_tensor
+from ._checks import check_int, check_tensor
 
 __all__ = ["PADDING_MODES", "pixel_to_location", "extract_glimpses"]
 
@@ -50,8 +50,7 @@ def extract_glimpses(images: torch.Tensor, locations: torch.Tensor, size: int, s
     if tuple(locations.shape) != (batch, 2):
         raise ValueError(f"locations must have shape (batch, 2) = {(batch, 2)}, got {tuple(locations.shape)}")
     for name, value in (("size", size), ("scales", scales)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        check_int(name, value, 1)
     if padding not in PADDING_MODES:
         raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}")
     largest = size * 2 ** (scales - 1)

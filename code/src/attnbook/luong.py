@@ -25,7 +25,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from ._checks import check_tensor
+from ._checks import check_int, check_tensor
 from .scoring import AdditiveScore, GeneralScore, dot_score
 from .softmax import masked_softmax
 
@@ -63,8 +63,7 @@ class LuongAttention(nn.Module):
     def __init__(self, hidden_size: int, score: str = "general", mode: str = "global",
                  window: int | None = None) -> None:
         super().__init__()
-        if isinstance(hidden_size, bool) or not isinstance(hidden_size, int) or hidden_size < 1:
-            raise ValueError(f"hidden_size must be an integer >= 1, got {hidden_size!r}")
+        check_int("hidden_size", hidden_size, 1)
         if score not in LUONG_SCORES:
             raise ValueError(f"score must be one of {LUONG_SCORES}, got {score!r}")
         if mode not in LUONG_MODES:

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_mask, check_same_size, check_tensor
+from ._checks import check_int, check_mask, check_same_size, check_tensor
 from .attention import attention
 
 __all__ = ["MultiHeadAttention", "split_heads", "merge_heads"]
@@ -51,9 +51,8 @@ class MultiHeadAttention(nn.Module):
         value_dim: int | None = None,
     ) -> None:
         super().__init__()
-        for name, size in (("embed_dim", embed_dim), ("num_heads", num_heads)):
-            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {size!r}")
+        check_int("embed_dim", embed_dim, 1)
+        check_int("num_heads", num_heads, 1)
         if embed_dim % num_heads:
             raise ValueError(
                 f"num_heads must divide embed_dim, got embed_dim={embed_dim} and num_heads={num_heads}"

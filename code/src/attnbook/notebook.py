@@ -8,6 +8,7 @@ import matplotlib as mpl
 import numpy as np
 import torch
 
+from ._checks import check_int
 from .device import get_device
 
 __all__ = ["setup_notebook"]
@@ -27,8 +28,7 @@ def setup_notebook(seed: int = 0, threads: int = 2) -> torch.device:
     Returns:
         The device from :func:`attnbook.get_device`.
     """
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be an integer >= 1, got {threads!r}")
+    check_int("threads", threads, 1)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

@@ -18,7 +18,7 @@ import math
 import torch
 from torch import nn
 
-from ._checks import check_same_size, check_tensor
+from ._checks import check_int, check_same_size, check_tensor
 
 __all__ = [
     "SCORE_NAMES",
@@ -200,8 +200,7 @@ class AdditiveScore(nn.Module):
 
 def _check_sizes(**sizes: int) -> None:
     for name, size in sizes.items():
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {size!r}")
+        check_int(name, size, 1)
 
 
 def make_score(

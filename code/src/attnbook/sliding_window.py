@@ -26,7 +26,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from ._checks import check_tensor
+from ._checks import check_int, check_tensor
 from .softmax import masked_softmax
 
 __all__ = ["SLIDING_WINDOW_PATHS", "sliding_window_mask", "sliding_window_attention", "default_block_size"]
@@ -216,8 +216,8 @@ def sliding_window_attention(
     _check_inputs(query, key, value, key_padding_mask)
     if block_size is None:
         block_size = default_block_size(window)
-    elif isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
-        raise ValueError(f"block_size must be an integer >= 1, got {block_size!r}")
+    else:
+        check_int("block_size", block_size, 1)
     if path == "auto":
         path = "flex" if query.is_cuda else "blocked"
     if path == "dense":
