@@ -24,46 +24,49 @@ from .create_attention import ATTENTION_MODULES, create_attention
 __all__ = ["BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet34", "resnet50", "small_resnet"]
 
 
-class BasicBlock(nn.Module):
+class _ResidualBlock(nn.Module):
+    """``relu(attention(body(x)) + shortcut(x))``; subclasses build the body."""
+
+    def __init__(self, body: nn.Module, in_channels: int, out_channels: int, stride: int,
+                 attention: str | None, attention_kwargs: dict | None) -> None:
+        super().__init__()
+        self.body = body
+        self.attention = create_attention(attention, out_channels, **(attention_kwargs or {}))
+        self.shortcut = _shortcut(in_channels, out_channels, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.attention(self.body(x)) + self.shortcut(x))
+
+
+class BasicBlock(_ResidualBlock):
     """Two 3x3 convolutions and a shortcut (ResNet-18/34)."""
 
     expansion = 1
 
     def __init__(self, in_channels: int, width: int, stride: int = 1, attention: str | None = None,
                  attention_kwargs: dict | None = None, stride_in_1x1: bool = False) -> None:
-        super().__init__()
-        out_channels = width * self.expansion
-        self.body = nn.Sequential(
+        body = nn.Sequential(
             nn.Conv2d(in_channels, width, 3, stride, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
-            nn.Conv2d(width, out_channels, 3, 1, 1, bias=False), nn.BatchNorm2d(out_channels),
+            nn.Conv2d(width, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width),
         )
-        self.attention = create_attention(attention, out_channels, **(attention_kwargs or {}))
-        self.shortcut = _shortcut(in_channels, out_channels, stride)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.attention(self.body(x)) + self.shortcut(x))
+        super().__init__(body, in_channels, width, stride, attention, attention_kwargs)
 
 
-class Bottleneck(nn.Module):
+class Bottleneck(_ResidualBlock):
     """1x1 reduce, 3x3, 1x1 expand (x4) and a shortcut (ResNet-50)."""
 
     expansion = 4
 
     def __init__(self, in_channels: int, width: int, stride: int = 1, attention: str | None = None,
                  attention_kwargs: dict | None = None, stride_in_1x1: bool = False) -> None:
-        super().__init__()
         out_channels = width * self.expansion
         stride_1x1, stride_3x3 = (stride, 1) if stride_in_1x1 else (1, stride)
-        self.body = nn.Sequential(
+        body = nn.Sequential(
             nn.Conv2d(in_channels, width, 1, stride_1x1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
             nn.Conv2d(width, width, 3, stride_3x3, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
             nn.Conv2d(width, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels),
         )
-        self.attention = create_attention(attention, out_channels, **(attention_kwargs or {}))
-        self.shortcut = _shortcut(in_channels, out_channels, stride)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.attention(self.body(x)) + self.shortcut(x))
+        super().__init__(body, in_channels, out_channels, stride, attention, attention_kwargs)
 
 
 def _shortcut(in_channels: int, out_channels: int, stride: int) -> nn.Module:
