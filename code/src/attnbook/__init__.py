@@ -22,7 +22,7 @@ from .device import DEVICE_ENV_VAR, get_device
 from .luong import LUONG_MODES, LUONG_SCORES, LuongAttention, LuongOutput
 from .measure import median_time, peak_tensor_memory
 from .multihead import MultiHeadAttention, merge_heads, split_heads
-from .notebook import setup_notebook
+from .notebook import BOOK_DPI, MAX_FIGURE_PIXELS, MIN_FONT_POINTS, TEXT_WIDTH_INCHES, setup_notebook
 from .plotting import (
     ROLE_COLORS,
     draw_encoder_decoder_diagram,
@@ -95,6 +95,10 @@ __all__ = [
     "MultiHeadAttention",
     "merge_heads",
     "split_heads",
+    "BOOK_DPI",
+    "MAX_FIGURE_PIXELS",
+    "MIN_FONT_POINTS",
+    "TEXT_WIDTH_INCHES",
     "setup_notebook",
     "ROLE_COLORS",
     "draw_encoder_decoder_diagram",
