@@ -1,3 +1,4 @@
+import matplotlib.colors as mcolors
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -37,6 +38,82 @@ def test_heatmap_bad_input(kwargs, words):
     with pytest.raises(ValueError) as info:
         plot_attention(**kwargs)
     assert words in str(info.value)
+
+
+def test_masked_cells_get_their_own_colour_and_no_value():
+    weights = torch.tensor([[1.0, 0.0, 0.0], [0.3, 0.7, 0.0], [0.2, 0.3, 0.5]])
+    mask = torch.ones(3, 3, dtype=torch.bool).tril()
+    ax = plot_attention(weights, mask=mask, masked_color="#123456")
+    image = ax.images[0]
+    shown = image.get_array()
+    np.testing.assert_array_equal(np.ma.getmaskarray(shown), ~mask.numpy())
+    np.testing.assert_allclose(shown.compressed(), weights[mask].numpy())
+    assert mcolors.to_hex(image.get_cmap().get_bad()) == "#123456"
+    # the bad colour is set on a copy: the registered colormap keeps its own
+    assert mcolors.to_hex(plt.get_cmap("viridis").get_bad()) != "#123456"
+    assert sorted(t.get_text() for t in ax.texts) == sorted(f"{v:.2f}" for v in weights[mask].tolist())
+    colour_bar = ax.figure.axes[1]
+    assert [t.get_text() for t in colour_bar.get_legend().get_texts()] == ["masked"]
+
+
+def test_colour_scale_ignores_masked_values():
+    weights = torch.tensor([[0.2, 9.0], [0.4, 0.6]])
+    mask = torch.tensor([[True, False], [True, True]])
+    ax = plot_attention(weights, mask=mask)
+    assert ax.images[0].get_clim() == (0.0, pytest.approx(0.6))
+
+
+def test_key_padding_mask_broadcasts_and_legend_without_colour_bar():
+    mask = np.array([[True, True, False, False]])
+    ax = plot_attention(np.full((3, 4), 0.5), mask=mask, colorbar=False)
+    np.testing.assert_array_equal(np.ma.getmaskarray(ax.images[0].get_array()), np.tile(~mask, (3, 1)))
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["masked"]
+
+
+def test_all_true_mask_draws_like_no_mask():
+    weights = torch.tensor([[0.9, 0.1], [0.25, 0.75]])
+    ax = plot_attention(weights, mask=torch.ones(2, 2, dtype=torch.bool))
+    assert not np.ma.getmaskarray(ax.images[0].get_array()).any()
+    assert ax.get_legend() is None and ax.figure.axes[1].get_legend() is None
+
+
+@pytest.mark.parametrize(
+    ("mask", "error", "words"),
+    [
+        (torch.ones(2, 3), TypeError, "mask must be boolean (True = attend), got dtype float32"),
+        (torch.ones(3, 2, dtype=torch.bool), ValueError, "mask of shape (3, 2) does not broadcast"),
+    ],
+)
+def test_bad_mask(mask, error, words):
+    with pytest.raises(error) as info:
+        plot_attention(torch.zeros(2, 3), mask=mask)
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("size", "max_ticks", "positions"),
+    [
+        (12, 12, list(range(12))),
+        (13, 12, list(range(0, 13, 2))),
+        (32, 12, list(range(0, 32, 3))),
+        (32, 16, list(range(0, 32, 2))),
+        (32, None, list(range(32))),
+        (5, 1, [0]),
+    ],
+)
+def test_ticks_are_thinned_beyond_max_ticks(size, max_ticks, positions):
+    labels = [f"t{i}" for i in range(size)]
+    ax = plot_attention(torch.rand(size, size), query_labels=labels, key_labels=labels, max_ticks=max_ticks)
+    for ticks, tick_labels in ((ax.get_xticks(), ax.get_xticklabels()), (ax.get_yticks(), ax.get_yticklabels())):
+        assert list(ticks) == positions
+        assert [t.get_text() for t in tick_labels] == [labels[i] for i in positions]
+    assert len(positions) <= (max_ticks or size)
+
+
+@pytest.mark.parametrize("max_ticks", [0, 2.5, True])
+def test_bad_max_ticks(max_ticks):
+    with pytest.raises(ValueError, match="max_ticks must be an integer >= 1"):
+        plot_attention(torch.zeros(2, 3), max_ticks=max_ticks)
 
 
 def test_principle_diagram_labels_the_weights():

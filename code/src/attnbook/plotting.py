@@ -7,13 +7,17 @@ https://arxiv.org/abs/1409.0473.
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.axes import Axes
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
+
+from ._checks import check_int
+from .notebook import MIN_FONT_POINTS
 
 __all__ = [
     "ROLE_COLORS",
@@ -40,6 +44,27 @@ def _to_numpy_2d(name: str, weights: torch.Tensor | np.ndarray) -> np.ndarray:
     return array
 
 
+def _attend_array(mask: torch.Tensor | np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Return ``mask`` (True = attend) as a boolean array of ``shape``, broadcasting it."""
+    array = mask.detach().cpu().numpy() if isinstance(mask, torch.Tensor) else np.asarray(mask)
+    if array.dtype != np.bool_:
+        raise TypeError(f"mask must be boolean (True = attend), got dtype {array.dtype}")
+    try:
+        return np.broadcast_to(array, shape)
+    except ValueError:
+        raise ValueError(
+            f"mask of shape {array.shape} does not broadcast to the weights' shape {shape}; "
+            f"allowed: (queries, keys) = {shape} or a shape that broadcasts to it"
+        ) from None
+
+
+def _tick_positions(count: int, max_ticks: int | None) -> list[int]:
+    """Every position, or every ``step``-th one so that at most ``max_ticks`` remain."""
+    if max_ticks is None or count <= max_ticks:
+        return list(range(count))
+    return list(range(0, count, math.ceil(count / max_ticks)))
+
+
 def plot_attention(
     weights: torch.Tensor | np.ndarray,
     query_labels: Sequence[str] | None = None,
@@ -51,6 +76,9 @@ def plot_attention(
     vmin: float | None = 0.0,
     vmax: float | None = None,
     colorbar: bool = True,
+    mask: torch.Tensor | np.ndarray | None = None,
+    max_ticks: int | None = 12,
+    masked_color: str = "#d9d9d9",
 ) -> Axes:
     """Draw a weight matrix as a heatmap, queries down the rows, keys across.
 
@@ -63,8 +91,17 @@ def plot_attention(
         annotate: write each value in its cell; default when the matrix has at most 12x12 cells.
         cmap: matplotlib colormap name.
         vmin: lower end of the colour scale (0 suits weights; None for scores).
-        vmax: upper end of the colour scale; None for the matrix's maximum.
+        vmax: upper end of the colour scale; None for the largest shown value.
         colorbar: add a colour bar.
+        mask: optional boolean ``(queries, keys)`` tensor or array, or a shape that
+            broadcasts to it, with True = attend (as in
+            ``torch.nn.functional.scaled_dot_product_attention``). Masked-out
+            cells are drawn in ``masked_color``, are left out of the colour
+            scale, carry no value and are named in a legend.
+        max_ticks: at most this many tick labels per axis; when there are more
+            rows or columns, every ``ceil(n / max_ticks)``-th one is labelled.
+            None labels every row and column.
+        masked_color: colour of the masked-out cells.
 
     Returns:
         The axes drawn on.
@@ -74,11 +111,18 @@ def plot_attention(
     for name, labels, count in (("query_labels", query_labels, rows), ("key_labels", key_labels, cols)):
         if labels is not None and len(labels) != count:
             raise ValueError(f"{name} must have {count} entries to match weights {array.shape}, got {len(labels)}")
+    if max_ticks is not None:
+        check_int("max_ticks", max_ticks, 1)
+    attend = None if mask is None else _attend_array(mask, (rows, cols))
     if ax is None:
         _, ax = plt.subplots(figsize=(0.5 * cols + 2.0, 0.45 * rows + 1.2), layout="constrained")
-    image = ax.imshow(array, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
-    ax.set_xticks(range(cols), labels=key_labels if key_labels is not None else range(cols))
-    ax.set_yticks(range(rows), labels=query_labels if query_labels is not None else range(rows))
+    colormap = plt.get_cmap(cmap).with_extremes(bad=masked_color)
+    shown = array if attend is None else np.ma.masked_array(array, mask=~attend)
+    image = ax.imshow(shown, cmap=colormap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
+    for axis, count, labels in (("x", cols, key_labels), ("y", rows, query_labels)):
+        positions = _tick_positions(count, max_ticks)
+        names = [labels[i] if labels is not None else i for i in positions]
+        (ax.set_xticks if axis == "x" else ax.set_yticks)(positions, labels=names)
     if key_labels is not None and max((len(str(label)) for label in key_labels), default=0) > 2:
         ax.tick_params(axis="x", labelrotation=45)
     ax.set_xlabel("key")
@@ -92,11 +136,21 @@ def plot_attention(
         middle = (low + high) / 2
         for row in range(rows):
             for col in range(cols):
+                if attend is not None and not attend[row, col]:
+                    continue
                 value = array[row, col]
-                ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=7,
+                ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=MIN_FONT_POINTS,
                         color="black" if value > middle else "white")
-    if colorbar:
-        ax.figure.colorbar(image, ax=ax, shrink=0.8)
+    colour_bar = ax.figure.colorbar(image, ax=ax, shrink=0.8) if colorbar else None
+    if attend is not None and not attend.all():
+        swatch = [Patch(facecolor=masked_color, edgecolor="#6c757d", label="masked")]
+        if colour_bar is not None:
+            colour_bar.ax.legend(handles=swatch, loc="upper center", bbox_to_anchor=(0.5, -0.02),
+                                 frameon=False, borderaxespad=0.0, handlelength=1.0, handleheight=1.0,
+                                 handletextpad=0.3, markerfirst=True)
+        else:
+            ax.legend(handles=swatch, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+                      borderaxespad=0.0, handlelength=1.0, handleheight=1.0, handletextpad=0.3)
     return ax
 
 
