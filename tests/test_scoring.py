@@ -15,6 +15,7 @@ from attnbook import (
     make_score,
     scaled_dot_score,
 )
+from attnbook.scoring import CosineScore, LocationScore, cosine_score, location_score
 
 QUERY = torch.tensor([[1.0, 2.0]])
 KEYS = torch.tensor([[3.0, 0.0], [1.0, -1.0], [0.5, 0.5]])
@@ -90,6 +91,53 @@ def test_gradcheck_float64(name):
     assert torch.autograd.gradcheck(module, (query, key))
 
 
+def test_cosine_hand_computed():
+    # |q| = sqrt(5); |k| = 3, sqrt(2), sqrt(0.5)
+    expected = torch.tensor([[3.0 / (math.sqrt(5) * 3.0), -1.0 / (math.sqrt(5) * math.sqrt(2)),
+                              1.5 / (math.sqrt(5) * math.sqrt(0.5))]])
+    torch.testing.assert_close(cosine_score(QUERY, KEYS), expected)
+
+
+def test_cosine_ignores_lengths_and_is_bounded():
+    torch.manual_seed(0)
+    query, key = torch.randn(2, 3, 6), torch.randn(2, 5, 6)
+    scales = torch.rand(2, 5, 1) * 10 + 0.1
+    torch.testing.assert_close(cosine_score(query * 7.0, key * scales), cosine_score(query, key))
+    scores = cosine_score(query, key)
+    assert scores.abs().max() <= 1 + 1e-6
+    torch.testing.assert_close(scores, torch.nn.functional.cosine_similarity(query[:, :, None], key[:, None], dim=-1))
+
+
+def test_cosine_of_a_zero_vector_is_zero_not_nan():
+    scores = cosine_score(torch.zeros(1, 2), KEYS)
+    torch.testing.assert_close(scores, torch.zeros(1, 3))
+
+
+def test_location_hand_computed_and_blind_to_key_content():
+    weight = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, -1.0]])  # (max_keys 4, query_dim 2)
+    expected = torch.tensor([[1.0, 2.0, 3.0]])  # W_a q for the first three positions
+    torch.testing.assert_close(location_score(QUERY, KEYS, weight), expected)
+    torch.testing.assert_close(location_score(QUERY, torch.randn(3, 9), weight), expected)
+
+
+def test_location_broadcasts_over_batch_and_heads():
+    torch.manual_seed(0)
+    query, key = torch.randn(2, 4, 3, 8), torch.randn(2, 4, 5, 6)
+    module = LocationScore(8, max_keys=7)
+    scores = module(query, key)
+    assert scores.shape == (2, 4, 3, 5)
+    torch.testing.assert_close(scores, torch.einsum("bhqd,kd->bhqk", query, module.weight[:5]))
+
+
+@pytest.mark.parametrize("module", [CosineScore(), LocationScore(3, max_keys=6)])
+def test_new_scores_gradcheck_float64(module):
+    torch.manual_seed(0)
+    module = module.double()
+    query = torch.randn(2, 3, 3, dtype=torch.float64, requires_grad=True)
+    key = torch.randn(2, 4, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(module, (query, key))
+
+
 @pytest.mark.parametrize(
     ("call", "error", "words"),
     [
@@ -110,6 +158,11 @@ def test_gradcheck_float64(name):
         (lambda: make_score("cosine"), ValueError,
          "name must be one of ('dot', 'scaled_dot', 'general', 'additive'), got 'cosine'"),
         (lambda: make_score(3), TypeError, "name must be a string"),
+        (lambda: cosine_score(QUERY, KEYS, eps=0.0), ValueError, "eps must be a finite number > 0, got 0.0"),
+        (lambda: location_score(QUERY, KEYS, torch.zeros(2, 2)), ValueError,
+         "weight must have shape (max_keys, query_dim) with max_keys >= 3 keys and query_dim = 2, got (2, 2)"),
+        (lambda: location_score(QUERY, KEYS, torch.zeros(5, 3)), ValueError, "query_dim = 2, got (5, 3)"),
+        (lambda: LocationScore(4, max_keys=0), ValueError, "max_keys must be an integer >= 1, got 0"),
         (lambda: make_score("general"), ValueError, "pass query_dim"),
         (lambda: GeneralScore(0), ValueError, "query_dim must be an integer >= 1, got 0"),
         (lambda: AdditiveScore(4, hidden_dim=2.5), ValueError, "hidden_dim must be an integer >= 1, got 2.5"),

@@ -1,11 +1,20 @@
-"""The four classic attention scoring functions, as functions and as modules.
+"""The four classic attention scoring functions, as functions and as modules,
+and two more that show what else a score can look at.
 
-* dot: ``q . k`` (Luong et al., 2015, https://arxiv.org/abs/1508.04025)
+* dot: ``q . k`` (Luong et al., 2015, https://arxiv.org/abs/1508.04025; used
+  earlier by the end-to-end memory networks of Sukhbaatar et al., 2015,
+  https://arxiv.org/abs/1503.08895)
 * scaled dot: ``q . k / sqrt(d)`` (Vaswani et al., 2017, https://arxiv.org/abs/1706.03762)
 * general, or bilinear: ``q^T W k`` (Luong et al., 2015)
 * additive, or concat / MLP: ``v^T tanh(W_q q + W_k k)``
   (Bahdanau et al., 2015, https://arxiv.org/abs/1409.0473)
+* cosine: ``q . k / (|q| |k|)``, the content-based addressing of the neural
+  Turing machine (Graves et al., 2014, https://arxiv.org/abs/1410.5401), which
+  sharpens it with a key strength ``beta`` (a temperature ``1 / beta``)
+* location: ``(W_a q)_j``, Luong et al.'s location-based score: it reads only
+  the query and the key's *position* ``j``, never the key's content
 
+``SCORE_NAMES`` and :func:`make_score` keep the four classic content scores.
 Every function maps ``query (..., queries, query_dim)`` and
 ``key (..., keys, key_dim)`` to scores ``(..., queries, keys)``; leading
 dimensions (batch, heads) must agree.
@@ -18,7 +27,7 @@ import math
 import torch
 from torch import nn
 
-from ._checks import check_int, check_same_size, check_tensor
+from ._checks import check_int, check_positive, check_same_size, check_tensor
 
 __all__ = [
     "SCORE_NAMES",
@@ -26,10 +35,14 @@ __all__ = [
     "scaled_dot_score",
     "general_score",
     "additive_score",
+    "cosine_score",
+    "location_score",
     "DotScore",
     "ScaledDotScore",
     "GeneralScore",
     "AdditiveScore",
+    "CosineScore",
+    "LocationScore",
     "make_score",
 ]
 
@@ -140,6 +153,52 @@ def additive_score(
     return features @ vector
 
 
+def cosine_score(query: torch.Tensor, key: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Cosine-similarity scores ``q . k / max(|q| |k|, eps)``, each in ``[-1, 1]``.
+
+    The neural Turing machine's content-based addressing (Graves et al., 2014)
+    takes a softmax of ``beta`` times this score; pass ``temperature=1 / beta``
+    to :func:`attnbook.attention`.
+
+    Args:
+        query: ``(..., queries, dim)``.
+        key: ``(..., keys, dim)``.
+        eps: a number > 0 that keeps a zero vector's scores finite (they are 0).
+
+    Returns:
+        Scores ``(..., queries, keys)``.
+    """
+    check_positive("eps", eps)
+    norms = query.norm(dim=-1, keepdim=True) * key.norm(dim=-1).unsqueeze(-2)  # (..., queries, keys)
+    return dot_score(query, key) / norms.clamp_min(eps)
+
+
+def location_score(query: torch.Tensor, key: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Luong et al.'s location-based scores ``(W_a q)_j`` for key positions ``j``.
+
+    The score of key ``j`` is the ``j``-th entry of ``W_a q``: it depends on the
+    query and on the key's position, and not on the key's content. ``key`` is
+    read only for its number of positions.
+
+    Args:
+        query: ``(..., queries, query_dim)``.
+        key: ``(..., keys, key_dim)``; ``keys`` must be at most ``max_keys``.
+        weight: ``W_a``, ``(max_keys, query_dim)``; row ``j`` scores position ``j``.
+
+    Returns:
+        Scores ``(..., queries, keys)``.
+    """
+    _check_query_key(query, key)
+    check_tensor("weight", weight, min_ndim=2)
+    keys = key.shape[-2]
+    if weight.ndim != 2 or weight.shape[1] != query.shape[-1] or weight.shape[0] < keys:
+        raise ValueError(
+            f"weight must have shape (max_keys, query_dim) with max_keys >= {keys} keys and "
+            f"query_dim = {query.shape[-1]}, got {tuple(weight.shape)}"
+        )
+    return query @ weight[:keys].transpose(0, 1)
+
+
 class DotScore(nn.Module):
     """Module form of :func:`dot_score` (no parameters)."""
 
@@ -196,6 +255,31 @@ class AdditiveScore(nn.Module):
 
     def forward(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
         return additive_score(query, key, self.query_weight, self.key_weight, self.vector)
+
+
+class CosineScore(nn.Module):
+    """Module form of :func:`cosine_score` (no parameters)."""
+
+    def forward(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
+        return cosine_score(query, key)
+
+
+class LocationScore(nn.Module):
+    """Module form of :func:`location_score` with a learned ``W_a``.
+
+    Args:
+        query_dim: feature size of the queries.
+        max_keys: the most key positions it can score.
+    """
+
+    def __init__(self, query_dim: int, max_keys: int) -> None:
+        super().__init__()
+        _check_sizes(query_dim=query_dim, max_keys=max_keys)
+        self.weight = nn.Parameter(torch.empty(max_keys, query_dim))
+        nn.init.xavier_uniform_(self.weight)
+
+    def forward(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
+        return location_score(query, key, self.weight)
 
 
 def _check_sizes(**sizes: int) -> None:
