@@ -3,8 +3,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from attnbook import draw_encoder_decoder_diagram, draw_pipeline, draw_principle_diagram, plot_attention
+import attnbook as ab
+from attnbook import ROLE_COLORS, draw_encoder_decoder_diagram, draw_pipeline, draw_principle_diagram, plot_attention
 
 
 @pytest.fixture(autouse=True)
@@ -122,6 +124,44 @@ def test_principle_diagram_labels_the_weights():
     assert "=0.40" in texts and "softmax" in texts and "context" in texts
 
 
+def test_principle_diagram_numbers_the_three_steps_in_order():
+    ax = draw_principle_diagram()
+    steps = sorted((t.get_position()[0], t.get_text()) for t in ax.texts if t.get_text()[:2] in ("1.", "2.", "3."))
+    assert [text for _, text in steps] == ["1. score", "2. normalise", "3. weighted sum"]
+    positions = {t.get_text(): t.get_position()[0] for t in ax.texts}
+    # each step's label stands over its own column: scores, softmax, sum
+    assert positions["1. score"] == positions["$a(q, k_1)$"]
+    assert positions["3. weighted sum"] == positions["$\\Sigma$"]
+
+
+def _boxes(ax, colour):
+    return [patch.get_bbox() for patch in ax.patches
+            if isinstance(patch, FancyBboxPatch) and mcolors.to_hex(patch.get_facecolor()) == colour]
+
+
+def _points_along(vertices, steps=200):
+    return np.concatenate([np.linspace(a, b, steps) for a, b in zip(vertices[:-1], vertices[1:])])
+
+
+def test_principle_diagram_query_arrows_do_not_pass_behind_key_boxes():
+    ax = draw_principle_diagram()
+    ax.figure.canvas.draw()
+    query = ROLE_COLORS["query"]
+    keys = _boxes(ax, ROLE_COLORS["key"])
+    assert len(keys) == 4
+    query_paths = [polygon for patch in ax.patches
+                   if isinstance(patch, FancyArrowPatch) and mcolors.to_hex(patch.get_edgecolor()) == "#e76f51"
+                   for polygon in patch.get_path().to_polygons(closed_only=False)]  # shaft and head
+    query_paths += [line.get_xydata() for line in ax.lines if mcolors.to_hex(line.get_color()) == "#e76f51"]
+    assert len(query_paths) >= 4 and query != "#e76f51"
+    for vertices in query_paths:
+        points = _points_along(vertices)
+        for box in keys:
+            inside = ((points[:, 0] > box.x0) & (points[:, 0] < box.x1)
+                      & (points[:, 1] > box.y0) & (points[:, 1] < box.y1))
+            assert not inside.any(), (vertices, box)
+
+
 def test_principle_diagram_needs_four_weights():
     with pytest.raises(ValueError, match="weights must have 4 entries, got 2"):
         draw_principle_diagram([0.5, 0.5])
@@ -129,8 +169,27 @@ def test_principle_diagram_needs_four_weights():
 
 def test_encoder_decoder_diagram_has_every_role():
     texts = " ".join(t.get_text() for t in draw_encoder_decoder_diagram().texts)
-    for word in ("$h_1$", "attention", "context", "$s_{t-1}$", "$s_t$"):
+    for word in ("attention", "context", "$s_{t-1}$", "$s_t$", "$y_{t-1}$", "next word $y_t$"):
         assert word in texts
+
+
+def test_encoder_decoder_diagram_is_bidirectional_and_english_to_french():
+    ax = draw_encoder_decoder_diagram()
+    texts = [t.get_text() for t in ax.texts]
+    for index in range(1, 5):
+        assert f"$\\overrightarrow{{h}}_{index}$" in texts and f"$\\overleftarrow{{h}}_{index}$" in texts
+    assert any("[\\overrightarrow{h}_j; \\overleftarrow{h}_j]" in text for text in texts)
+    # the same English source and French target as the chapter's score heatmaps
+    assert [text for text in texts if text in ("the", "cat", "sat", ".")] == ["the", "cat", "sat", "."]
+    assert any("le" in text for text in texts if "y_{t-1}" in text)
+    assert any("chat" in text for text in texts if "y_t" in text)
+
+
+@pytest.mark.parametrize("draw", [draw_principle_diagram, draw_encoder_decoder_diagram])
+def test_diagrams_fit_the_text_column(draw):
+    figure = draw().figure
+    assert figure.get_size_inches()[0] <= ab.TEXT_WIDTH_INCHES
+    assert min(t.get_fontsize() for t in figure.axes[0].texts) >= ab.MIN_FONT_POINTS
 
 
 def test_pipeline_draws_every_box_and_the_merge():

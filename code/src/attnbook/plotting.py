@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
+from matplotlib.path import Path
 
 from ._checks import check_int
 from .notebook import MIN_FONT_POINTS
@@ -170,6 +171,14 @@ def _arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float], width
                                  connectionstyle=f"arc3,rad={rad}", zorder=1))
 
 
+def _path_arrow(ax: Axes, points: Sequence[tuple[float, float]], width: float = 1.0,
+                color: str = "#495057") -> None:
+    """An arrow along a polyline through ``points``, its head at the last point."""
+    codes = [Path.MOVETO] + [Path.LINETO] * (len(points) - 1)
+    ax.add_patch(FancyArrowPatch(path=Path(points, codes), arrowstyle="-|>", mutation_scale=10,
+                                 linewidth=width, color=color, zorder=1))
+
+
 def _new_diagram_axes(ax: Axes | None, size: tuple[float, float], limits: tuple[float, float]) -> Axes:
     if ax is None:
         _, ax = plt.subplots(figsize=size, layout="constrained")
@@ -181,7 +190,7 @@ def _new_diagram_axes(ax: Axes | None, size: tuple[float, float], limits: tuple[
 
 
 def draw_principle_diagram(weights: Sequence[float] | torch.Tensor | None = None, ax: Axes | None = None) -> Axes:
-    """Draw attention as score -> softmax -> weighted sum for one query over four keys.
+    """Draw attention as 1. score, 2. normalise, 3. weighted sum for one query over four keys.
 
     Args:
         weights: optional four attention weights; when given, each value's arrow
@@ -198,17 +207,23 @@ def draw_principle_diagram(weights: Sequence[float] | torch.Tensor | None = None
         alphas = [float(w) for w in (weights.tolist() if isinstance(weights, torch.Tensor) else weights)]
         if len(alphas) != count:
             raise ValueError(f"weights must have {count} entries, got {len(alphas)}")
-    ax = _new_diagram_axes(ax, (10.5, 4.6), (11.6, 5.3))
+    ax = _new_diagram_axes(ax, (7.3, 3.45), (11.6, 5.45))
     rows = [4.1, 3.1, 2.1, 1.1]
-    _box(ax, (0.6, 2.6), "query\n$q$", ROLE_COLORS["query"], height=0.9)
+    query_colour = "#e76f51"
+    _box(ax, (0.55, 2.6), "query\n$q$", ROLE_COLORS["query"], width=0.95, height=0.9)
+    # The query reaches every score box along a bus that runs through the gaps
+    # between the key boxes, so no arrow passes behind a box.
+    bus_x, gaps = 1.45, [y + 0.5 for y in rows]
+    ax.plot([1.03, bus_x], [2.6, 2.6], color=query_colour, linewidth=0.8, zorder=1)
+    ax.plot([bus_x, bus_x], [min(gaps), max(gaps)], color=query_colour, linewidth=0.8, zorder=1)
     for index, y in enumerate(rows, start=1):
         _box(ax, (2.3, y), f"$k_{index}$", ROLE_COLORS["key"], width=0.7)
         _box(ax, (4.1, y), f"$a(q, k_{index})$", ROLE_COLORS["score"], width=1.3)
-        _arrow(ax, (1.05, 2.6), (3.45, y), width=0.6, color="#e76f51")
-        _arrow(ax, (2.65, y), (3.45, y), width=0.8)
+        _path_arrow(ax, [(bus_x, y + 0.5), (2.95, y + 0.5), (3.45, y + 0.15)], width=0.8, color=query_colour)
+        _arrow(ax, (2.65, y - 0.05), (3.45, y - 0.05), width=0.8)
         _arrow(ax, (4.75, y), (5.55, y), width=0.8)
         label = f"$\\alpha_{index}$" if alphas is None else f"$\\alpha_{index}={alphas[index - 1]:.2f}$"
-        ax.text(6.9, y + 0.22, label, ha="center", va="bottom", fontsize=9)
+        ax.text(6.9, y + 0.2, label, ha="center", va="bottom", fontsize=MIN_FONT_POINTS)
         _arrow(ax, (6.15, y), (7.55, y), width=0.8)
         _box(ax, (7.95, y), f"$v_{index}$", ROLE_COLORS["value"], width=0.7)
         thickness = 1.2 if alphas is None else 0.4 + 6.0 * alphas[index - 1]
@@ -218,18 +233,26 @@ def draw_principle_diagram(weights: Sequence[float] | torch.Tensor | None = None
     ax.text(5.85, 2.6, "softmax", rotation=90, ha="center", va="center", fontsize=10)
     ax.add_patch(plt.Circle((9.5, 2.6), 0.28, facecolor="white", edgecolor="#343a40"))
     ax.text(9.5, 2.6, r"$\Sigma$", ha="center", va="center", fontsize=12)
-    _arrow(ax, (9.78, 2.6), (10.35, 2.6))
-    _box(ax, (10.9, 2.6), "context\n$c$", ROLE_COLORS["context"], width=0.95, height=0.9)
-    for x, text in ((2.3, "1. keys"), (4.1, "score"), (5.85, "2. normalise"), (7.95, "values"),
-                    (9.5, "3. weighted sum")):
-        ax.text(x, 4.95, text, ha="center", va="center", fontsize=9, color="#495057")
-    ax.text(4.1, 0.25, r"$c = \sum_i \alpha_i v_i,\quad \alpha = \mathrm{softmax}(a(q, k_1), \ldots, a(q, k_n))$",
+    _arrow(ax, (9.78, 2.6), (10.3, 2.6))
+    _box(ax, (10.9, 2.6), "context\n$c$", ROLE_COLORS["context"], width=1.0, height=0.9)
+    for x, text, colour in ((2.3, "keys", "#495057"), (4.1, "1. score", "#212529"),
+                            (5.85, "2. normalise", "#212529"), (7.95, "values", "#495057"),
+                            (9.5, "3. weighted sum", "#212529")):
+        ax.text(x, 5.1, text, ha="center", va="center", fontsize=10 if text[0].isdigit() else MIN_FONT_POINTS,
+                color=colour, fontweight="bold" if text[0].isdigit() else "normal")
+    ax.text(5.5, 0.2, r"$c = \sum_i \alpha_i v_i,\quad \alpha = \mathrm{softmax}(a(q, k_1), \ldots, a(q, k_n))$",
             ha="center", va="center", fontsize=11)
     return ax
 
 
 def draw_encoder_decoder_diagram(ax: Axes | None = None) -> Axes:
-    """Draw the encoder -> attention -> context -> decoder view for one decoder step.
+    """Draw one decoder step of Bahdanau et al.'s attention-based translation model.
+
+    A bidirectional encoder reads the English source; each annotation
+    ``h_j = [forward h_j; backward h_j]`` is a key and a value. The decoder's
+    previous state ``s_{t-1}`` is the query; the context ``c_t``, the previous
+    output word ``y_{t-1}`` and ``s_{t-1}`` make the next state ``s_t``, which
+    predicts the French word ``y_t``.
 
     Args:
         ax: axes to draw on; a new figure when None.
@@ -237,28 +260,41 @@ def draw_encoder_decoder_diagram(ax: Axes | None = None) -> Axes:
     Returns:
         The axes drawn on.
     """
-    ax = _new_diagram_axes(ax, (10.0, 4.4), (11.0, 4.8))
-    words = ["le", "chat", "dort", "<eos>"]
-    for index, (x, word) in enumerate(zip([0.9, 2.2, 3.5, 4.8], words), start=1):
+    ax = _new_diagram_axes(ax, (7.3, 3.75), (11.4, 5.85))
+    words = ["the", "cat", "sat", "."]
+    columns = [0.8, 2.05, 3.3, 4.55]
+    forward_y, backward_y = 1.2, 2.05
+    for index, (x, word) in enumerate(zip(columns, words), start=1):
         ax.text(x, 0.3, word, ha="center", va="center", fontsize=10, style="italic")
-        _arrow(ax, (x, 0.5), (x, 0.95))
-        _box(ax, (x, 1.3), f"$h_{index}$", ROLE_COLORS["key"], width=0.8)
+        # each word feeds both directions; the backward input passes right of the forward box
+        _arrow(ax, (x, 0.5), (x, forward_y - 0.27))
+        _arrow(ax, (x + 0.47, 0.5), (x + 0.2, backward_y - 0.27), color="#868e96", width=0.8)
+        _box(ax, (x, forward_y), f"$\\overrightarrow{{h}}_{index}$", ROLE_COLORS["key"], width=0.7, height=0.5)
+        _box(ax, (x, backward_y), f"$\\overleftarrow{{h}}_{index}$", ROLE_COLORS["key"], width=0.7, height=0.5)
         if index > 1:
-            _arrow(ax, (x - 0.9, 1.3), (x - 0.4, 1.3))
-        _arrow(ax, (x, 1.6), (5.9, 2.7), width=0.7, color="#457b9d", rad=-0.1)
-    ax.text(2.85, 2.05, "encoder states: keys and values", ha="center", fontsize=9, color="#457b9d")
-    _box(ax, (6.4, 2.95), "attention\nscore, softmax,\nweighted sum", ROLE_COLORS["score"], width=1.7, height=1.0,
-         fontsize=9)
-    _box(ax, (9.4, 1.3), "$s_{t-1}$", ROLE_COLORS["query"], width=0.9)
-    ax.text(9.4, 0.55, "decoder state: the query", ha="center", fontsize=9, color="#e76f51")
-    _arrow(ax, (9.0, 1.5), (7.1, 2.45), width=0.9, color="#e76f51")
-    _box(ax, (6.4, 4.3), "context $c_t$", ROLE_COLORS["context"], width=1.5)
-    _arrow(ax, (6.4, 3.45), (6.4, 4.0))
-    _box(ax, (9.4, 3.0), "$s_t$", ROLE_COLORS["query"], width=0.9)
-    _arrow(ax, (9.4, 1.6), (9.4, 2.7))
-    _arrow(ax, (7.15, 4.3), (9.1, 3.25), rad=-0.2)
-    ax.text(9.4, 4.45, "next word $y_t$", ha="center", fontsize=10)
-    _arrow(ax, (9.4, 3.3), (9.4, 4.25))
+            _arrow(ax, (x - 0.9, forward_y), (x - 0.35, forward_y))
+            _arrow(ax, (x - 0.35, backward_y), (x - 0.9, backward_y))
+        _arrow(ax, (x, backward_y + 0.27), (6.0, 3.5), width=0.7, color="#457b9d", rad=-0.08)
+    ax.text(0.05, forward_y, "forward", ha="right", va="center", fontsize=MIN_FONT_POINTS, color="#495057")
+    ax.text(0.05, backward_y, "backward", ha="right", va="center", fontsize=MIN_FONT_POINTS, color="#495057")
+    ax.text(2.4, 3.75, r"$h_j = [\overrightarrow{h}_j; \overleftarrow{h}_j]$: keys and values",
+            ha="center", fontsize=10, color="#457b9d")
+    _box(ax, (6.7, 3.75), "attention\nscore, softmax,\nweighted sum", ROLE_COLORS["score"], width=1.7,
+         height=1.0, fontsize=MIN_FONT_POINTS)
+    _box(ax, (9.2, 1.2), "$s_{t-1}$", ROLE_COLORS["query"], width=0.9)
+    ax.text(9.2, 0.45, "previous decoder state:\nthe query", ha="center", va="center",
+            fontsize=MIN_FONT_POINTS, color="#e76f51")
+    _arrow(ax, (8.85, 1.5), (7.3, 3.25), width=0.9, color="#e76f51")
+    _box(ax, (6.7, 5.35), "context $c_t$", ROLE_COLORS["context"], width=1.6)
+    _arrow(ax, (6.7, 4.25), (6.7, 5.05))
+    _box(ax, (9.2, 3.75), "$s_t$", ROLE_COLORS["query"], width=0.9)
+    _arrow(ax, (9.2, 1.5), (9.2, 3.45))
+    _arrow(ax, (7.5, 5.3), (8.95, 4.05), rad=-0.2)
+    _box(ax, (10.75, 2.6), "$y_{t-1}$\n$le$", "#f8f9fa", width=0.95, height=0.8)
+    ax.text(10.75, 1.95, "previous\noutput", ha="center", va="top", fontsize=MIN_FONT_POINTS, color="#495057")
+    _arrow(ax, (10.5, 3.0), (9.65, 3.6))
+    ax.text(9.2, 5.35, "next word $y_t$:\n$chat$", ha="center", va="center", fontsize=10)
+    _arrow(ax, (9.2, 4.05), (9.2, 4.95))
     return ax
 
 
