@@ -14,7 +14,7 @@ from attnbook.dates import (
     make_dates,
 )
 from attnbook.luong import LuongAttention
-from attnbook.seq2seq import AttentionSeq2Seq
+from attnbook.seq2seq import AttentionSeq2Seq, Seq2SeqOutput
 
 
 def test_same_seed_same_data_and_targets_are_iso_dates():
@@ -82,3 +82,51 @@ def test_model_needs_target_or_steps():
     batch = encode_dates(make_dates(2, seed=0))
     with pytest.raises(ValueError, match="exactly one of target"):
         model(batch.source, batch.source_mask)
+
+
+@pytest.mark.parametrize("init_from_encoder", [True, False])
+def test_initial_state_bypass_can_be_removed(init_from_encoder):
+    """With init_from_encoder=False the decoder's first state is zero: the source
+    reaches the decoder through attention only, so with a window that sees nothing
+    of the source the output does not depend on the source at all."""
+    torch.manual_seed(0)
+    layer = LuongAttention(8, "dot", "local-m", window=0)
+    model = AttentionSeq2Seq(len(SOURCE_VOCAB), len(TARGET_VOCAB), 8, layer, init_from_encoder=init_from_encoder)
+    first, second = encode_dates(make_dates(1, seed=0)), encode_dates(make_dates(1, seed=5))
+    # zero every encoder state at positions 0..9 (the only ones local-m with D = 0 reads over 10 steps)
+    # by making the sources share their first 10 characters: pad both to the same prefix.
+    prefix = torch.full((1, 12), SOURCE_VOCAB.index("a"))
+    source_a = torch.cat([prefix, first.source], 1)
+    source_b = torch.cat([prefix, second.source], 1)
+    out_a = model(source_a, source_a != 0, steps=10).logits
+    out_b = model(source_b, source_b != 0, steps=10).logits
+    # local-m with D = 0 attends to positions 0..9, the shared prefix (a left-to-right GRU has read only it)
+    assert torch.equal(out_a, out_b) == (not init_from_encoder)
+
+
+def test_init_from_encoder_must_be_bool():
+    with pytest.raises(TypeError, match="init_from_encoder must be a bool, got int"):
+        AttentionSeq2Seq(5, 5, 4, LuongAttention(4), init_from_encoder=1)
+
+
+def test_score_dates_and_accuracy_by_format():
+    from attnbook.dates import accuracy_by_format, score_dates
+
+    examples = make_dates(40, seed=2)
+    batch = encode_dates(examples)
+
+    class Oracle(torch.nn.Module):
+        """Returns the right answer, attending to the true field (first character of it)."""
+
+        def forward(self, source, source_mask, steps):
+            logits = F.one_hot(batch.target, len(TARGET_VOCAB)).float()
+            weights = batch.alignment.float() + 1e-3 * (torch.arange(source.shape[1]) == 0)
+            return Seq2SeqOutput(logits, weights, None)
+
+    scores = score_dates(Oracle(), batch)
+    assert scores.exact.all() and scores.characters == 1.0 and scores.alignment == 1.0
+    exact = torch.tensor([example.format_index != 3 for example in examples])
+    by_format = accuracy_by_format(exact, examples)
+    assert by_format[3] == 0.0 and all(value == 1.0 for i, value in enumerate(by_format) if i != 3)
+    with pytest.raises(ValueError, match=r"exact must have shape \(40,\)"):
+        accuracy_by_format(exact[:5], examples)

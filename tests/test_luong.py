@@ -124,3 +124,36 @@ def test_gaussian_sigma_is_half_the_window():
     assert position.item() == 5.0
     uniform = 1 / 9  # positions 1..9 lie within 4 of 5
     torch.testing.assert_close(weights[0, 7], torch.tensor(uniform * math.exp(-4 / (2 * 2.0**2))))
+
+
+@pytest.mark.parametrize(("step", "target_length"), [(0, 10), (3, 10), (9, 10), (4, 5)])
+def test_local_m_scaled_centres_the_window_on_t_times_s_over_t(step, target_length):
+    layer = LuongAttention(4, score="dot", mode="local-m-scaled", window=1)
+    query, keys = _states(source=9)
+    padding = torch.ones(2, 9, dtype=torch.bool)
+    padding[1, 6:] = False  # the second sequence has S = 6
+    _, weights, position = layer(query, keys, step=step, key_padding_mask=padding, target_length=target_length)
+    torch.testing.assert_close(position, torch.tensor([step * 9 / target_length, step * 6 / target_length]))
+    for row, length in enumerate((9, 6)):
+        centre = step * length / target_length
+        inside = (torch.arange(9.0) - centre).abs() <= 1
+        inside &= torch.arange(9) < length
+        scores = torch.einsum("h,sh->s", query[row], keys[row])
+        torch.testing.assert_close(weights[row], masked_softmax(scores, inside))
+
+
+def test_local_m_scaled_equals_local_m_when_lengths_agree():
+    query, keys = _states(source=10)
+    plain = LuongAttention(4, score="dot", mode="local-m", window=2)
+    scaled = LuongAttention(4, score="dot", mode="local-m-scaled", window=2)
+    for step in range(10):
+        torch.testing.assert_close(scaled(query, keys, step=step, target_length=10).weights,
+                                   plain(query, keys, step=step).weights)
+
+
+def test_local_m_scaled_needs_the_target_length():
+    layer = LuongAttention(4, score="dot", mode="local-m-scaled", window=2)
+    with pytest.raises(ValueError, match=r"target_length must be the number of decoder steps T, an integer > step \(= 3\)"):
+        layer(*_states(), step=3, target_length=3)
+    with pytest.raises(ValueError, match="target_length must be"):
+        layer(*_states(), step=0)

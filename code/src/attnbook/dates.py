@@ -16,8 +16,8 @@ import torch
 
 from ._checks import check_int
 
-__all__ = ["DATE_FORMATS", "SOURCE_VOCAB", "TARGET_VOCAB", "DateExample", "DateBatch", "make_dates",
-           "encode_dates", "decode_target"]
+__all__ = ["DATE_FORMATS", "SOURCE_VOCAB", "TARGET_VOCAB", "DateExample", "DateBatch", "DateScores", "make_dates",
+           "encode_dates", "decode_target", "score_dates", "accuracy_by_format"]
 
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
           "october", "november", "december"]
@@ -127,3 +127,45 @@ def encode_dates(examples: list[DateExample], device: torch.device | str | None 
 def decode_target(ids: torch.Tensor) -> list[str]:
     """``(batch, 10)`` target ids -> strings."""
     return ["".join(TARGET_VOCAB[i] for i in row) for row in ids.tolist()]
+
+
+class DateScores(NamedTuple):
+    """How well a model translates a :class:`DateBatch` (greedy decoding).
+
+    Attributes:
+        exact: ``(batch,)`` True where all ten characters are right.
+        characters: fraction of target characters right.
+        alignment: fraction of the eight field characters whose most attended
+            source character lies in the true field.
+        weights: attention weights ``(batch, 10, source)``.
+    """
+
+    exact: torch.Tensor
+    characters: float
+    alignment: float
+    weights: torch.Tensor
+
+
+def score_dates(model: torch.nn.Module, batch: DateBatch) -> DateScores:
+    """Decode ``batch`` greedily with ``model`` (an ``AttentionSeq2Seq``) and score it."""
+    with torch.no_grad():
+        out = model(batch.source, batch.source_mask, steps=len(TARGET_FIELDS))
+    right = out.logits.argmax(-1) == batch.target
+    fields = torch.tensor([field is not None for field in TARGET_FIELDS], device=batch.target.device)
+    top = out.weights.argmax(-1, keepdim=True)
+    aligned = batch.alignment.gather(2, top)[..., 0][:, fields]
+    return DateScores(right.all(-1), right.float().mean().item(), aligned.float().mean().item(), out.weights)
+
+
+def accuracy_by_format(exact: torch.Tensor, examples: list[DateExample]) -> list[float]:
+    """Exact-match accuracy for each of :data:`DATE_FORMATS` (NaN for a format with no example).
+
+    Args:
+        exact: ``(batch,)`` boolean, one entry per example.
+        examples: the examples ``exact`` scores, in the same order.
+    """
+    if exact.shape != (len(examples),):
+        raise ValueError(f"exact must have shape ({len(examples)},) to match examples, got {tuple(exact.shape)}")
+    formats = torch.tensor([example.format_index for example in examples], device=exact.device)
+    return [exact[formats == index].float().mean().item() if bool((formats == index).any()) else float("nan")
+            for index in range(len(DATE_FORMATS))]

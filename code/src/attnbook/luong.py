@@ -7,6 +7,10 @@ At decoder step t, with decoder state ``h_t`` (the query) and encoder states
 * global: ``a_t(s) = softmax_s(score(h_t, hbar_s))`` over every source position;
 * local-m: the same softmax over the window ``[p_t - D, p_t + D]`` with ``p_t = t``
   (monotonic alignment);
+* local-m-scaled: local-m with the centre stretched to the source length,
+  ``p_t = t * S / T`` for a target of T steps (not in the paper: a baseline that
+  removes local-m's length mismatch, so that only the order of the fields is left
+  to break its assumption);
 * local-p: ``p_t = S * sigmoid(v_p^T tanh(W_p h_t))`` is predicted, the softmax
   runs over the window ``[p_t - D, p_t + D]`` and is then multiplied by
   ``exp(-(s - p_t)^2 / (2 sigma^2))`` with ``sigma = D / 2`` (Luong et al.,
@@ -32,7 +36,7 @@ from .softmax import masked_softmax
 __all__ = ["LUONG_SCORES", "LUONG_MODES", "LuongOutput", "LuongAttention"]
 
 LUONG_SCORES = ("dot", "general", "concat")
-LUONG_MODES = ("global", "local-m", "local-p")
+LUONG_MODES = ("global", "local-m", "local-m-scaled", "local-p")
 
 
 class LuongOutput(NamedTuple):
@@ -55,9 +59,10 @@ class LuongAttention(nn.Module):
     Args:
         hidden_size: size of decoder and encoder states.
         score: ``"dot"``, ``"general"`` or ``"concat"``.
-        mode: ``"global"``, ``"local-m"`` or ``"local-p"``.
-        window: the half-width D of local windows (>= 0 for local-m, >= 1 for
-            local-p, where sigma = D / 2); must be None for global attention.
+        mode: ``"global"``, ``"local-m"``, ``"local-m-scaled"`` or ``"local-p"``.
+        window: the half-width D of local windows (>= 0 for local-m and
+            local-m-scaled, >= 1 for local-p, where sigma = D / 2); must be None
+            for global attention.
     """
 
     def __init__(self, hidden_size: int, score: str = "general", mode: str = "global",
@@ -85,14 +90,17 @@ class LuongAttention(nn.Module):
             self.position_vector = nn.Linear(hidden_size, 1, bias=False)        # v_p
 
     def forward(self, query: torch.Tensor, keys: torch.Tensor, step: int | None = None,
-                key_padding_mask: torch.Tensor | None = None) -> LuongOutput:
+                key_padding_mask: torch.Tensor | None = None, target_length: int | None = None) -> LuongOutput:
         """Attend from one decoder state over the encoder states.
 
         Args:
             query: decoder state ``h_t``, ``(batch, hidden)``.
             keys: encoder states ``hbar_s`` (also the values), ``(batch, source, hidden)``.
-            step: the decoder step t (needed by local-m, where p_t = t).
+            step: the decoder step t, counted from 0 (needed by local-m, where p_t = t,
+                and by local-m-scaled).
             key_padding_mask: optional boolean ``(batch, source)``, True for real positions.
+            target_length: the number of decoder steps T (needed by local-m-scaled,
+                where p_t = t * S / T).
 
         Returns:
             :class:`LuongOutput` with the context, the weights and ``p_t``.
@@ -114,10 +122,15 @@ class LuongAttention(nn.Module):
             weights = masked_softmax(scores, valid)
             return LuongOutput(torch.einsum("bs,bsh->bh", weights, keys), weights, None)
         lengths = valid.sum(-1).to(keys.dtype)  # S of each sequence
-        if self.mode == "local-m":
+        if self.mode in ("local-m", "local-m-scaled"):
             if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-                raise ValueError(f"step must be the decoder step, an integer >= 0, for local-m, got {step!r}")
+                raise ValueError(f"step must be the decoder step, an integer >= 0, for {self.mode}, got {step!r}")
             position = torch.full((batch,), float(step), dtype=keys.dtype, device=keys.device)
+            if self.mode == "local-m-scaled":
+                if isinstance(target_length, bool) or not isinstance(target_length, int) or target_length <= step:
+                    raise ValueError("target_length must be the number of decoder steps T, an integer > step "
+                                     f"(= {step}), for local-m-scaled, got {target_length!r}")
+                position = position * lengths / target_length
         else:
             hidden = torch.tanh(self.position_proj(query))
             position = lengths * torch.sigmoid(self.position_vector(hidden)[:, 0])

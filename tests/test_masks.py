@@ -1,0 +1,97 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+import attnbook as ab
+from attnbook.masks import (and_masks, bigbird, causal_window, dilated_window, global_tokens, or_masks,
+                            render_mask, sliding_window)
+
+
+def _loop_attention(query, key, value, allowed):
+    """Independent reference: for each query, softmax over its allowed keys only."""
+    out = torch.zeros(query.shape[0], value.shape[1], dtype=query.dtype)
+    for i in range(query.shape[0]):
+        keys = allowed[i].nonzero()[:, 0]
+        weights = torch.softmax(key[keys] @ query[i] / query.shape[1] ** 0.5, 0)
+        out[i] = weights @ value[keys]
+    return out
+
+
+def _pairs(n, rule):
+    return torch.tensor([[rule(i, j) for j in range(n)] for i in range(n)])
+
+
+PATTERNS = [
+    ("window", lambda n: sliding_window(3), lambda i, j: abs(i - j) <= 3),
+    ("causal", lambda n: causal_window(2), lambda i, j: 0 <= i - j <= 2),
+    ("dilated", lambda n: dilated_window(2, 3), lambda i, j: abs(i - j) <= 6 and (i - j) % 3 == 0),
+    ("global", lambda n: global_tokens(2), lambda i, j: i < 2 or j < 2),
+    ("window+global", lambda n: or_masks(sliding_window(1), global_tokens(1)),
+     lambda i, j: abs(i - j) <= 1 or i == 0 or j == 0),
+    ("causal via and", lambda n: and_masks(sliding_window(2), lambda b, h, q, k: q >= k),
+     lambda i, j: 0 <= i - j <= 2),
+]
+
+
+@pytest.mark.parametrize(("name", "make", "rule"), PATTERNS, ids=[p[0] for p in PATTERNS])
+@pytest.mark.parametrize("n", [1, 7, 20])
+def test_rendered_mask_matches_the_definition(name, make, rule, n):
+    assert torch.equal(render_mask(make(n), n), _pairs(n, rule))
+
+
+@pytest.mark.parametrize(("name", "make", "rule"), PATTERNS, ids=[p[0] for p in PATTERNS])
+def test_attention_with_the_rendered_mask_matches_a_direct_computation(name, make, rule):
+    n = 19
+    generator = torch.Generator().manual_seed(0)
+    query, key, value = (torch.randn(n, 6, generator=generator, dtype=torch.float64) for _ in range(3))
+    mask = render_mask(make(n), n)
+    expected = _loop_attention(query, key, value, mask)
+    torch.testing.assert_close(ab.attention(query, key, value, mask=mask).context, expected)
+    torch.testing.assert_close(F.scaled_dot_product_attention(query, key, value, attn_mask=mask), expected)
+
+
+def test_sliding_window_predicate_matches_the_package_band_mask():
+    for window in (0, 2, 9):
+        assert torch.equal(render_mask(sliding_window(window), 12), ab.sliding_window_mask(12, window))
+        assert torch.equal(render_mask(causal_window(window), 12), ab.sliding_window_mask(12, window, causal=True))
+
+
+def test_bigbird_has_window_global_and_random_blocks():
+    n, block = 32, 4
+    mask = render_mask(bigbird(n, block, window_blocks=1, global_count=2, random_blocks=2, seed=3), n)
+    blocks = torch.arange(n) // block
+    near = (blocks[:, None] - blocks[None, :]).abs() <= 1
+    assert mask[near].all()
+    assert mask[:2].all() and mask[:, :2].all()
+    for q_block in range(1, n // block):  # block 0 holds the global queries
+        rows = mask[q_block * block:(q_block + 1) * block, 2:]  # leave the global keys out
+        assert (rows == rows[0]).all()  # every query of a block sees the same keys
+        seen_blocks = {int(b) for b in blocks[2:][rows[0]]}
+        assert len(seen_blocks) <= 3 + 2 + 1  # window (3) + random (2) + the partly global block 0
+    assert not torch.equal(mask, render_mask(bigbird(n, block, 1, 2, 2, seed=4), n))  # the draw depends on the seed
+    assert torch.equal(mask, render_mask(bigbird(n, block, 1, 2, 2, seed=3), n))
+
+
+def test_predicates_broadcast_over_batch_and_heads():
+    predicate = or_masks(sliding_window(1), global_tokens(1))
+    b, h = torch.arange(2)[:, None, None, None], torch.arange(3)[None, :, None, None]
+    q, k = torch.arange(5)[None, None, :, None], torch.arange(5)[None, None, None, :]
+    out = predicate(b, h, q, k)
+    assert torch.equal(torch.broadcast_to(out, (2, 3, 5, 5))[1, 2], render_mask(predicate, 5))
+
+
+@pytest.mark.parametrize(
+    ("call", "words"),
+    [
+        (lambda: sliding_window(-1), "window must be an integer >= 0, got -1"),
+        (lambda: dilated_window(2, 0), "dilation must be an integer >= 1, got 0"),
+        (lambda: global_tokens(1.5), "count must be an integer >= 0, got 1.5"),
+        (lambda: bigbird(16, 4, random_blocks=5), "random_blocks must be <= the number of blocks (4), got 5"),
+        (lambda: and_masks(), "and_masks needs at least one predicate"),
+        (lambda: render_mask(sliding_window(1), 0), "n_queries must be an integer >= 1, got 0"),
+    ],
+)
+def test_bad_arguments_are_named(call, words):
+    with pytest.raises(ValueError) as info:
+        call()
+    assert words in str(info.value)
