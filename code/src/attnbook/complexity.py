@@ -16,15 +16,20 @@ from torch import nn
 
 from .bam import BAM
 from .cbam import CBAM
+from .coord import CoordinateAttention
 from .eca import EfficientChannelAttention
+from .global_context import GlobalContext
 from .se import SqueezeExcite
 
 __all__ = ["count_parameters", "MacCount", "count_macs", "ELEMENTWISE_PASSES"]
 
 #: Passes over the feature map each module makes besides its convolutions and linear layers:
 #: SE and ECA pool once and scale once; CBAM pools twice and scales for its channel gate, and
-#: again for its spatial gate; BAM pools once, multiplies by M(F) and adds F.
-ELEMENTWISE_PASSES: dict[type[nn.Module], int] = {SqueezeExcite: 2, EfficientChannelAttention: 2, CBAM: 6, BAM: 3}
+#: again for its spatial gate; BAM pools once, multiplies by M(F) and adds F; GC pools with its
+#: softmax weights and adds the context; coordinate attention pools along H and along W and
+#: multiplies by two gates.
+ELEMENTWISE_PASSES: dict[type[nn.Module], int] = {SqueezeExcite: 2, EfficientChannelAttention: 2, CBAM: 6, BAM: 3,
+                                                  GlobalContext: 2, CoordinateAttention: 4}
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:

@@ -10,7 +10,9 @@ from torch import nn
 
 from .bam import BAM
 from .cbam import CBAM
+from .coord import CoordinateAttention
 from .eca import EfficientChannelAttention
+from .global_context import GlobalContext
 from .se import SqueezeExcite
 
 __all__ = ["ATTENTION_MODULES", "create_attention"]
@@ -20,6 +22,8 @@ ATTENTION_MODULES: dict[str, type[nn.Module]] = {
     "eca": EfficientChannelAttention,
     "cbam": CBAM,
     "bam": BAM,
+    "gc": GlobalContext,
+    "coord": CoordinateAttention,
 }
 
 
@@ -27,7 +31,8 @@ def create_attention(name: str | None, channels: int, **kwargs) -> nn.Module:
     """Build an attention module by name.
 
     Args:
-        name: ``"se"``, ``"eca"``, ``"cbam"``, ``"bam"``, or None for ``nn.Identity``.
+        name: ``"se"``, ``"eca"``, ``"cbam"``, ``"bam"``, ``"gc"``, ``"coord"``, or None for
+            ``nn.Identity``.
         channels: the channel count C of the feature map it will see.
         **kwargs: passed to the module (``rd_ratio``, ``kernel_size``, ...).
 

@@ -2,9 +2,14 @@
 
 ``s = sigmoid(conv1d_k(avgpool(x)))``: the channel descriptor is filtered by one 1-D
 convolution across neighbouring channels (k weights, no reduction), then gates the
-channels. The kernel size adapts to the channel count,
-``k = |log2(C) / gamma + b / gamma|_odd`` with gamma = 2 and b = 1, computed as in the
-official code: ``t = int(|log2(C) + b| / gamma)``, then ``t + 1`` when t is even.
+channels. The paper's kernel size adapts to the channel count,
+``k = |log2(C) / gamma + b / gamma|_odd`` with gamma = 2 and b = 1.
+
+The authors' repository (https://github.com/BangguWu/ECANet) has no code for that rule:
+its ``eca_layer`` takes ``k_size`` as given (3 by default), and its released ResNet-50,
+``eca_resnet50_k3557``, sets k = 3, 5, 5, 7 for the four stages by hand (80 weights).
+:func:`eca_kernel_size` computes the rule as timm's ``EcaModule`` does:
+``t = int(|log2(C) + b| / gamma)``, ``t + 1`` when t is even, and never below 3.
 """
 
 from __future__ import annotations
@@ -20,10 +25,10 @@ __all__ = ["eca_kernel_size", "EfficientChannelAttention"]
 
 
 def eca_kernel_size(channels: int, gamma: float = 2, b: float = 1) -> int:
-    """The adaptive kernel size of ECA for ``channels`` channels (an odd integer)."""
+    """The adaptive kernel size of ECA for ``channels`` channels: an odd integer >= 3 (timm's rule)."""
     check_channels(channels)
-    t = int(abs((math.log2(channels) + b) / gamma))
-    return t if t % 2 else t + 1
+    t = int(abs(math.log2(channels) + b) / gamma)
+    return max(t if t % 2 else t + 1, 3)
 
 
 class EfficientChannelAttention(nn.Module):

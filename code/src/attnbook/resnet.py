@@ -1,9 +1,10 @@
 """ResNets with pluggable channel and spatial attention (He et al., 2016,
 https://arxiv.org/abs/1512.03385), laid out as torchvision's ``resnet18/34/50``.
 
-``attention="se" | "eca" | "cbam"`` puts the module in every residual block, after
-the block's last batch norm and before the shortcut is added, as SE-Net, ECA-Net and
-CBAM do. ``attention="bam"`` puts one BAM at each bottleneck between stages
+``attention="se" | "eca" | "cbam" | "gc" | "coord"`` puts the module in every residual
+block, after the block's last batch norm and before the shortcut is added, as SE-Net,
+ECA-Net, CBAM, GCNet and coordinate attention do (GCNet's ImageNet models also put it in
+every block). ``attention="bam"`` puts one BAM at each bottleneck between stages
 (after stages 1, 2 and 3), as BAM does.
 
 ``stride_in_1x1=True`` puts a bottleneck's stride on its first 1x1 convolution, as
@@ -82,8 +83,12 @@ class ResNet(nn.Module):
         block: :class:`BasicBlock` or :class:`Bottleneck`.
         layers: blocks per stage, e.g. ``(3, 4, 6, 3)``.
         num_classes: outputs of the classifier.
-        attention: ``"se"``, ``"eca"``, ``"cbam"``, ``"bam"`` or None.
+        attention: a name of :func:`create_attention` (``"se"``, ``"eca"``, ``"cbam"``, ``"bam"``,
+            ``"gc"``, ``"coord"``) or None.
         attention_kwargs: keyword arguments for every attention module.
+        stage_attention_kwargs: one dict per stage, updating ``attention_kwargs`` for that
+            stage's modules (ECA's released ``eca_resnet50_k3557`` uses
+            ``[{"kernel_size": k} for k in (3, 5, 5, 7)]``).
         in_channels: image channels.
         widths: the width of each stage (before the block expansion).
         stem: ``"imagenet"`` (7x7 stride-2 convolution and max pool) or ``"small"``
@@ -94,12 +99,15 @@ class ResNet(nn.Module):
     def __init__(self, block: type[nn.Module], layers: Sequence[int], num_classes: int = 1000,
                  attention: str | None = None, attention_kwargs: dict | None = None, in_channels: int = 3,
                  widths: Sequence[int] = (64, 128, 256, 512), stem: str = "imagenet",
-                 stride_in_1x1: bool = False) -> None:
+                 stride_in_1x1: bool = False, stage_attention_kwargs: Sequence[dict] | None = None) -> None:
         super().__init__()
         if attention is not None and attention not in ATTENTION_MODULES:
             raise ValueError(f"attention must be one of {tuple(ATTENTION_MODULES)} or None, got {attention!r}")
         if len(layers) != len(widths) or not layers:
             raise ValueError(f"layers and widths must have the same, non-zero length, got {layers} and {widths}")
+        if stage_attention_kwargs is not None and len(stage_attention_kwargs) != len(layers):
+            raise ValueError(f"stage_attention_kwargs must have one dict per stage ({len(layers)}), "
+                             f"got {len(stage_attention_kwargs)}")
         if stem == "imagenet":
             self.stem = nn.Sequential(nn.Conv2d(in_channels, widths[0], 7, 2, 3, bias=False),
                                       nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1))
@@ -112,14 +120,15 @@ class ResNet(nn.Module):
         stages: list[nn.Module] = []
         channels = widths[0]
         for index, (count, width) in enumerate(zip(layers, widths)):
+            kwargs = {**(attention_kwargs or {}), **(stage_attention_kwargs[index] if stage_attention_kwargs else {})}
             blocks = []
             for position in range(count):
                 stride = 2 if index > 0 and position == 0 else 1
-                blocks.append(block(channels, width, stride, block_attention, attention_kwargs, stride_in_1x1))
+                blocks.append(block(channels, width, stride, block_attention, kwargs, stride_in_1x1))
                 channels = width * block.expansion
             stages.append(nn.Sequential(*blocks))
             if attention == "bam" and index < len(layers) - 1:
-                stages.append(create_attention("bam", channels, **(attention_kwargs or {})))
+                stages.append(create_attention("bam", channels, **kwargs))
         self.stages = nn.Sequential(*stages)
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_classes))
 
