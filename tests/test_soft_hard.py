@@ -4,6 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from attnbook.cluttered import make_cluttered_digits
 from attnbook.estimators import MovingAverageBaseline, gumbel_softmax, reinforce_loss, sample_gumbel
 from attnbook.glimpse import extract_glimpses, pixel_to_location
 from attnbook.glimpse_models import RecurrentAttentionModel, SoftAttentionClassifier
@@ -173,4 +174,68 @@ def test_models_shapes():
 def test_bad_input_is_named(call, error, words):
     with pytest.raises(error) as info:
         call()
+    assert words in str(info.value)
+
+
+def test_multiply_adds_count_every_layer_call():
+    from attnbook.glimpse_models import multiply_adds
+
+    soft = multiply_adds(SoftAttentionClassifier())
+    # three convolutions at 40x40, 20x20 and 10x10, the 1x1 score, the pooled classifier
+    conv = 40 * 40 * 16 * 9 + 20 * 20 * 32 * 16 * 9 + 10 * 10 * 64 * 32 * 9 + 10 * 10 * 64
+    assert soft["conv_linear"] == conv + 64 * 128 + 128 * 10
+    assert soft["other"] == 10 * 10 * 64 and soft["total"] == soft["conv_linear"] + soft["other"]
+    ram = RecurrentAttentionModel(glimpses=2)
+    hard = multiply_adds(ram)
+    per_glimpse = (16 * 16 * 16 * 9 + 8 * 8 * 32 * 16 * 9 + 32 * 4 * 4 * 64  # the glimpse CNN
+                   + 2 * 64 + 64 * 100)  # where, and the recurrent policy
+    saliency = 10 * 10 * 25
+    assert hard["conv_linear"] == saliency + 2 * per_glimpse + 64 * 64 + 64 * 10 + 2 * 64
+    assert hard["other"] == 2 * 3 * 128 * 64 + 4 * 2 * 256 + 1600
+    with pytest.raises(TypeError, match="model must be a SoftAttentionClassifier or RecurrentAttentionModel"):
+        multiply_adds(torch.nn.Linear(2, 2))
+
+
+def test_learned_baseline_and_per_step_log_probs():
+    ram = RecurrentAttentionModel(glimpses=3)
+    out = ram(torch.rand(5, 1, 40, 40), generator=torch.Generator().manual_seed(0))
+    assert out.step_log_probs.shape == (5, 3) and out.baselines.shape == (5, 3)
+    torch.testing.assert_close(out.step_log_probs.sum(1), out.log_prob)
+
+
+@pytest.mark.parametrize("baseline", ["learned", "moving_average", "none"])
+def test_training_runs_and_the_ablation_freezes_the_policy(baseline):
+    from attnbook.glimpse_models import train_glimpses, train_soft
+
+    data = make_cluttered_digits(32, seed=0)
+    torch.manual_seed(0)
+    ram = RecurrentAttentionModel()
+    losses = train_glimpses(ram, data.images, data.labels, steps=3, batch_size=8, baseline=baseline)
+    assert len(losses) == 3 and all(math.isfinite(v) for v in losses)
+    frozen = RecurrentAttentionModel()
+    before = frozen.saliency.weight.clone()
+    train_glimpses(frozen, data.images, data.labels, steps=2, batch_size=8, reinforce=False)
+    assert torch.equal(frozen.saliency.weight, before)
+    assert len(train_soft(SoftAttentionClassifier(), data.images, data.labels, steps=2, batch_size=8,
+                          clip_norm=None)) == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"steps": 0}, "steps must be an integer >= 1, got 0"),
+        ({"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
+        ({"lr": -1.0}, "lr must be a finite number > 0, got -1.0"),
+        ({"clip_norm": 0.0}, "clip_norm must be a finite number > 0, got 0.0"),
+        ({"baseline": "mean"}, "baseline must be one of ('learned', 'moving_average', 'none'), got 'mean'"),
+    ],
+)
+def test_training_arguments_are_checked(kwargs, words):
+    from attnbook.glimpse_models import train_glimpses
+
+    arguments = {"steps": 1, "batch_size": 2}
+    arguments.update(kwargs)
+    with pytest.raises(ValueError) as info:
+        train_glimpses(RecurrentAttentionModel(), torch.zeros(2, 1, 40, 40), torch.zeros(2, dtype=torch.long),
+                       **arguments)
     assert words in str(info.value)

@@ -5,9 +5,13 @@
   keeps ``b`` as an exponential moving average of the rewards.
 * Gumbel-softmax (Jang et al., 2017, https://arxiv.org/abs/1611.01144; Maddison et al.,
   2017, https://arxiv.org/abs/1611.00712): ``softmax((logits + g) / tau)`` with Gumbel
-  noise ``g`` is a differentiable relaxation of a categorical sample; with ``hard=True``
-  the forward pass is the one-hot arg-max and the backward pass the relaxation's
-  gradient (straight-through).
+  noise ``g`` is a differentiable relaxation of a categorical sample (as ``tau -> 0``
+  it tends to ``one_hot(argmax(logits + g))``, which by the Gumbel-max trick is an exact
+  sample of ``softmax(logits)``). With ``hard=True`` the forward pass is that one-hot
+  arg-max and the backward pass the relaxation's gradient: the straight-through
+  Gumbel-softmax estimator of Jang et al. (2017, section 2.2), a special case of the
+  generic straight-through idea discussed by Bengio et al. (2013,
+  https://arxiv.org/abs/1308.3432).
 """
 
 from __future__ import annotations
