@@ -41,6 +41,8 @@ def test_bad_input_is_named():
         cache.attend(torch.zeros(1, 1, 4))
     with pytest.raises(ValueError, match=r"key and value must have shapes \(1, 1, 4\)"):
         cache.append(torch.zeros(1, 1, 3), torch.zeros(1, 1, 4))
+    with pytest.raises(TypeError, match="key and value must have the cache's dtype torch.float32"):
+        cache.append(torch.zeros(1, 1, 4, dtype=torch.float64), torch.zeros(1, 1, 4))
     with pytest.raises(ValueError, match="window must be an integer >= 0, got -1"):
         RollingKVCache(-1, 1, 1, 4)
     with pytest.raises(ValueError, match=r"query must have shape \(batch, heads, seq, dim\)"):

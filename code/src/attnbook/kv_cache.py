@@ -53,6 +53,9 @@ class RollingKVCache:
         if key.shape != self.keys[:, :, 0].shape or value.shape != self.values[:, :, 0].shape:
             raise ValueError(f"key and value must have shapes {tuple(self.keys[:, :, 0].shape)} and "
                              f"{tuple(self.values[:, :, 0].shape)}, got {tuple(key.shape)} and {tuple(value.shape)}")
+        if key.dtype != self.keys.dtype or value.dtype != self.values.dtype:
+            raise TypeError(f"key and value must have the cache's dtype {self.keys.dtype}, got {key.dtype} and "
+                            f"{value.dtype}")
         slot = torch.tensor([self.length % self.slots], device=self.keys.device)
         # out of place, so that gradients flow through the cache (a serving system writes in place)
         self.keys = self.keys.index_copy(2, slot, key[:, :, None])
