@@ -1,11 +1,12 @@
 import base64
+import json
 import re
 
 import matplotlib.pyplot as plt
 import pytest
 
 from attnbook import Slider, slider
-from attnbook.sliders import MAX_FRAMES
+from attnbook.sliders import MAX_FRAMES, WIDGET_VIEW_MIMETYPE, widget_view
 
 
 def _line_plot(slope, offset=0):
@@ -15,16 +16,50 @@ def _line_plot(slope, offset=0):
     return figure
 
 
+def _script_list(page: str, name: str) -> list:
+    return json.loads(re.search(rf"var {name} = (\[.*?\]);", page).group(1))
+
+
+def _without_script(page: str) -> str:
+    """The HTML as a sanitizer that strips scripts (an untrusted notebook) leaves it."""
+    return re.sub(r"<script>.*?</script>", "", page, flags=re.DOTALL)
+
+
 def test_one_frame_per_combination_in_order():
     widget = slider(_line_plot, slope=[-1, 0, 1], offset=[0, 1])
     page = widget.to_html()
-    frames = re.findall(r'alt="([^"]+)"', page)
-    assert frames == [f"slope={s}, offset={o}" for s in (-1, 0, 1) for o in (0, 1)]
+    assert _script_list(page, "alts") == [f"slope={s}, offset={o}" for s in (-1, 0, 1) for o in (0, 1)]
     images = re.findall(r"base64,([A-Za-z0-9+/=]+)", page)
-    assert len(set(images)) == 6
+    assert len(images) == len(set(images)) == 6, "each frame is stored once"
     assert all(base64.b64decode(image).startswith(b"\x89PNG") for image in images)
     assert widget.slider_id in page and "<script>" in page
     assert plt.get_fignums() == []
+
+
+@pytest.mark.parametrize("initial", [None, {"slope": -1, "offset": 1}, {"slope": 1, "offset": 0}])
+def test_without_its_script_the_html_shows_the_initial_frame_only(initial):
+    widget = slider(_line_plot, initial=initial, slope=[-1, 0, 1], offset=[0, 1])
+    static = _without_script(widget.to_html())
+    images = re.findall(r'<img class="attnbook-frame" alt="([^"]+)"[^>]*base64,([A-Za-z0-9+/=]+)"', static)
+    assert len(images) == 1 and static.count("<img") == 1
+    (alt, encoded), = images
+    chosen = widget.initial
+    assert alt == f"slope={chosen['slope']}, offset={chosen['offset']}"
+    assert base64.b64decode(encoded) == widget.frame(**chosen)
+    readouts = re.findall(r"<output>([^<]*)</output>", static)
+    assert readouts == [str(chosen["slope"]), str(chosen["offset"])], "the readouts name the frame shown"
+    assert static.count(" disabled ") == 2, "the inputs cannot move without the script"
+    assert "Run the cell" in static
+
+
+def test_the_script_holds_every_other_frame_in_order():
+    widget = slider(_line_plot, initial={"slope": 1}, slope=[-1, 0, 1])
+    page = widget.to_html()
+    frames = re.findall(r'null|"data:image/png;base64,([A-Za-z0-9+/=]+)"',
+                        re.search(r"var frames = \[(.*?)\];", page).group(1))
+    assert len(frames) == 3 and frames[2] == "", "the initial frame is the <img> itself, not stored twice"
+    for encoded, slope in zip(frames, [-1, 0]):
+        assert base64.b64decode(encoded) == widget.frame(slope=slope)
 
 
 def test_initial_value_defaults_to_middle_and_can_be_set():
@@ -42,7 +77,30 @@ def test_mimebundle_has_static_and_live_views():
     bundle = slider(_line_plot, slope=[0, 1])._repr_mimebundle_()
     assert bundle["text/plain"] == "Slider(slope: 2 values)"
     assert "text/html" in bundle
-    assert "application/vnd.jupyter.widget-view+json" in bundle
+    view = bundle[WIDGET_VIEW_MIMETYPE]
+    assert view["version_major"] == 2 and isinstance(view["model_id"], str) and view["model_id"]
+
+
+class _Widget7:
+    """What an ipywidgets 7 widget offers for display: a model id, no _repr_mimebundle_."""
+
+    model_id = "0123abcd"
+
+
+def test_widget_view_of_an_ipywidgets_7_widget_is_built_from_its_model_id():
+    assert widget_view(_Widget7()) == {"model_id": "0123abcd", "version_major": 2, "version_minor": 0}
+
+
+def test_widget_view_of_an_ipywidgets_8_widget_is_its_own():
+    import ipywidgets
+
+    widget = ipywidgets.IntSlider()
+    assert widget_view(widget) == widget._repr_mimebundle_()[WIDGET_VIEW_MIMETYPE]
+
+
+def test_widget_view_needs_a_widget():
+    with pytest.raises(TypeError, match="widget must be an open ipywidgets widget with a model id, got str"):
+        widget_view("slider")
 
 
 def test_live_widget_steps_through_the_same_values_and_redraws():

@@ -10,7 +10,14 @@ value. Displayed in a notebook it gives one output holding two renderings:
   kernel and no network.
 
 A frontend with a widget manager shows the first; the book is configured to
-prefer the second.
+prefer the second. The live view works with ipywidgets 7.7 (what Colab ships)
+and 8.x.
+
+Where the script does not run (an untrusted notebook in JupyterLab, Notebook 7
+or Colab strips it), the HTML still shows one figure: only the initial frame is
+an ``<img>``; the other frames travel as data inside the script, which swaps
+the image's source when a range input moves. The inputs start ``disabled`` and
+a hint says to run the cell, so a control that cannot work does not pretend to.
 """
 
 from __future__ import annotations
@@ -19,34 +26,49 @@ import base64
 import html
 import io
 import itertools
+import json
 import math
 from typing import Any, Callable, Sequence
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-__all__ = ["MAX_FRAMES", "Slider", "slider"]
+__all__ = ["MAX_FRAMES", "WIDGET_VIEW_MIMETYPE", "Slider", "slider", "widget_view"]
 
 #: Most frames one static slider may hold (they all travel inside the page).
 MAX_FRAMES = 64
 
 _slider_count = itertools.count(1)
 
+#: MIME type of a live widget's view in a notebook output.
+WIDGET_VIEW_MIMETYPE = "application/vnd.jupyter.widget-view+json"
+
+# The frames other than the initial one are only in this script (sources and
+# alt texts, null where the <img> already holds the frame), so a page that
+# strips scripts shows the initial frame alone.
 _SCRIPT = """<script>
 (function () {
   var root = document.getElementById("%(id)s");
   var sizes = %(sizes)s;
+  var frames = [%(frames)s];
+  var alts = %(alts)s;
   var inputs = root.querySelectorAll("input[type=range]");
-  var frames = root.querySelectorAll("img.attnbook-frame");
+  var image = root.querySelector("img.attnbook-frame");
+  frames[%(start)d] = image.src;
+  root.querySelectorAll(".attnbook-hint").forEach(function (hint) { hint.remove(); });
   function show() {
     var index = 0;
     inputs.forEach(function (input, axis) {
       index = index * sizes[axis] + Number(input.value);
       input.nextElementSibling.textContent = JSON.parse(input.dataset.labels)[Number(input.value)];
     });
-    frames.forEach(function (frame, i) { frame.style.display = i === index ? "block" : "none"; });
+    image.src = frames[index];
+    image.alt = alts[index];
   }
-  inputs.forEach(function (input) { input.addEventListener("input", show); });
+  inputs.forEach(function (input) {
+    input.disabled = false;
+    input.addEventListener("input", show);
+  });
   show();
 })();
 </script>"""
@@ -115,27 +137,49 @@ class Slider:
         return buffer.getvalue()
 
     def to_html(self) -> str:
-        """Every frame, precomputed, behind range inputs: works with no kernel and no network."""
+        """Every frame, precomputed, behind range inputs: works with no kernel and no network.
+
+        Without its script the HTML shows the initial frame only, under disabled
+        inputs whose readouts name that frame's values.
+        """
         names = list(self.params)
-        frames = []
+        start = self._initial_index()
+        sources, alts = [], []
         for combination in itertools.product(*self.params.values()):
+            alts.append(", ".join(f"{name}={_format_value(v)}" for name, v in zip(names, combination)))
             png = base64.b64encode(self.frame(**dict(zip(names, combination)))).decode("ascii")
-            label = ", ".join(f"{name}={_format_value(v)}" for name, v in zip(names, combination))
-            frames.append(f'<img class="attnbook-frame" alt="{html.escape(label)}" '
-                          f'style="max-width:100%" src="data:image/png;base64,{png}">')
+            sources.append(f"data:image/png;base64,{png}")
+        image = (f'<img class="attnbook-frame" alt="{html.escape(alts[start])}" '
+                 f'style="max-width:100%" src="{sources[start]}">')
         controls = []
         for name, values in self.params.items():
             labels = html.escape(str([_format_value(v) for v in values]).replace("'", '"'))
-            start = values.index(self.initial[name])
             controls.append(
                 f'<label style="display:block;font-family:sans-serif;font-size:0.9em">{html.escape(name)} '
-                f'<input type="range" min="0" max="{len(values) - 1}" step="1" value="{start}" '
+                f'<input type="range" min="0" max="{len(values) - 1}" step="1" '
+                f'value="{values.index(self.initial[name])}" disabled '
                 f'data-labels="{labels}" aria-label="{html.escape(name)}">'
                 f'<output>{html.escape(_format_value(self.initial[name]))}</output></label>'
             )
+        hint = ('<p class="attnbook-hint" style="font-family:sans-serif;font-size:0.9em">'
+                'Run the cell to move the slider.</p>')
         sizes = [len(values) for values in self.params.values()]
-        return (f'<div class="attnbook-slider" id="{self.slider_id}">' + "".join(controls) + "".join(frames)
-                + "</div>" + _SCRIPT % {"id": self.slider_id, "sizes": sizes})
+        script = _SCRIPT % {
+            "id": self.slider_id,
+            "sizes": json.dumps(sizes),
+            "frames": ",".join("null" if i == start else f'"{source}"' for i, source in enumerate(sources)),
+            "alts": json.dumps(alts).replace("</", "<\\/"),
+            "start": start,
+        }
+        return (f'<div class="attnbook-slider" id="{self.slider_id}">' + "".join(controls) + hint + image
+                + "</div>" + script)
+
+    def _initial_index(self) -> int:
+        """Position of the initial combination in the row-major order of the frames."""
+        index = 0
+        for name, values in self.params.items():
+            index = index * len(values) + values.index(self.initial[name])
+        return index
 
     def frame(self, **values: Any) -> bytes:
         """The PNG of one combination of values, rendered once and then reused."""
@@ -177,10 +221,33 @@ class Slider:
             widget = self.widget()
         except ImportError:
             return bundle
-        widget_bundle = widget._repr_mimebundle_()
-        if widget_bundle:
-            bundle.update({k: v for k, v in widget_bundle.items() if k != "text/plain"})
+        bundle[WIDGET_VIEW_MIMETYPE] = widget_view(widget)
         return bundle
+
+
+def widget_view(widget: Any) -> dict[str, Any]:
+    """The ``application/vnd.jupyter.widget-view+json`` data that displays ``widget``.
+
+    ipywidgets 8 gives it through ``_repr_mimebundle_``; ipywidgets 7 (Colab's)
+    displays widgets through ``_ipython_display_`` instead and has no
+    ``_repr_mimebundle_``, so the same data (protocol version 2.0, as 7.x
+    publishes it) is built from the widget's model id.
+
+    Args:
+        widget: a displayable ipywidgets widget (``DOMWidget``).
+
+    Returns:
+        ``{"model_id": ..., "version_major": 2, "version_minor": 0}``.
+    """
+    repr_bundle = getattr(widget, "_repr_mimebundle_", None)
+    if repr_bundle is not None:
+        view = (repr_bundle() or {}).get(WIDGET_VIEW_MIMETYPE)
+        if view is not None:
+            return view
+    model_id = getattr(widget, "model_id", None)
+    if not model_id:
+        raise TypeError(f"widget must be an open ipywidgets widget with a model id, got {type(widget).__name__}")
+    return {"model_id": model_id, "version_major": 2, "version_minor": 0}
 
 
 def slider(plot_fn: Callable[..., Figure], initial: dict[str, Any] | None = None, **params: Sequence[Any]) -> Slider:
