@@ -4,7 +4,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from attnbook import attention
-from attnbook.sliding_window import default_block_size, sliding_window_attention, sliding_window_mask
+from attnbook.measure import count_tensor_memory
+from attnbook.sliding_window import (
+    _band_block_structure,
+    band_block_mask,
+    default_block_size,
+    sliding_window_attention,
+    sliding_window_mask,
+)
 
 
 def _qkv(batch=2, heads=2, seq=13, dim=4, seed=0, dtype=torch.float64, device="cpu"):
@@ -90,6 +97,97 @@ def test_gradcheck(path):
     assert torch.autograd.gradcheck(
         lambda q, k, v: sliding_window_attention(q, k, v, 2, causal=True, path=path, block_size=4),
         (query, key, value))
+
+
+@pytest.mark.parametrize("padded", [False, True])
+@pytest.mark.parametrize("causal", [False, True])
+def test_blocked_path_compiles_without_a_graph_break(causal, padded):
+    # fullgraph=True raises on any graph break, such as a host synchronisation
+    # (bool(tensor), tensor.item()) in the forward pass.
+    query, key, value = _qkv(seq=40, dtype=torch.float32)
+    padding = torch.rand(2, 40, generator=torch.Generator().manual_seed(2)) > 0.3 if padded else None
+    compiled = torch.compile(sliding_window_attention, fullgraph=True, backend="eager")
+    expected = sliding_window_attention(query, key, value, 5, causal, padding, path="dense")
+    torch.testing.assert_close(compiled(query, key, value, 5, causal, padding, path="blocked", block_size=8),
+                               expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="host synchronisation is a CUDA matter")
+def test_blocked_path_never_synchronises_the_gpu():
+    query, key, value = _qkv(seq=300, dim=64, dtype=torch.float32, device="cuda")
+    padding = torch.rand(2, 300, device="cuda") > 0.3
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        sliding_window_attention(query, key, value, 32, False, padding, path="blocked")
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+
+
+def test_blocked_memory_grows_linearly_with_length():
+    def peak(seq):
+        query, key, value = _qkv(batch=1, heads=1, seq=seq, dim=16, dtype=torch.float32)
+        return count_tensor_memory(lambda: sliding_window_attention(query, key, value, 16, path="blocked")).bytes
+
+    small, large = peak(1024), peak(2048)
+    assert 1.8 < large / small < 2.2  # dense scores would grow 4x
+
+
+def _band(window, causal):
+    def band(batch, head, query_index, key_index):
+        offset = query_index - key_index
+        return ((offset >= 0) & (offset <= window)) if causal else (offset.abs() <= window)
+
+    return band
+
+
+@pytest.mark.parametrize(("seq", "window"), [(1, 0), (128, 0), (129, 128), (300, 9), (640, 127), (1000, 200)])
+@pytest.mark.parametrize("causal", [False, True])
+def test_band_block_mask_equals_create_block_mask(seq, window, causal):
+    from torch.nn.attention.flex_attention import create_block_mask
+
+    expected = create_block_mask(_band(window, causal), None, None, seq, seq, device="cpu")
+    built = band_block_mask(seq, window, causal)
+    assert built.seq_lengths == expected.seq_lengths and built.BLOCK_SIZE == expected.BLOCK_SIZE
+    for name in ("kv_num_blocks", "kv_indices", "full_kv_num_blocks", "full_kv_indices",
+                 "q_num_blocks", "q_indices", "full_q_num_blocks", "full_q_indices"):
+        assert torch.equal(getattr(built, name), getattr(expected, name)), name
+
+
+def test_band_block_mask_memory_is_far_below_seq_squared():
+    seq = 8192
+    _band_block_structure.cache_clear()
+    built = count_tensor_memory(lambda: band_block_mask(seq, 64))
+    assert built.method == "tensor count" and 0 < built.bytes < seq**2 / 100  # 64 x 64 tiles, not 8192^2 pairs
+    from torch.nn.attention.flex_attention import create_block_mask
+
+    small = 1024  # create_block_mask materialises seq x seq tensors (at least one byte a pair)
+    dense = count_tensor_memory(lambda: create_block_mask(_band(64, False), None, None, small, small, device="cpu"))
+    assert dense.bytes >= small**2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "words"),
+    [
+        ({"seq_len": 0}, ValueError, "seq_len must be an integer >= 1, got 0"),
+        ({"seq_len": 8.0}, ValueError, "seq_len must be an integer >= 1, got 8.0"),
+        ({"window": -2}, ValueError, "window must be >= 0, got -2"),
+    ],
+)
+def test_band_block_mask_bad_input_is_named(kwargs, error, words):
+    arguments = {"seq_len": 8, "window": 2}
+    arguments.update(kwargs)
+    with pytest.raises(error) as info:
+        band_block_mask(**arguments)
+    assert words in str(info.value)
+
+
+def test_padding_mask_reuses_the_cached_band_structure():
+    padding = torch.ones(2, 300, dtype=torch.bool)
+    first = band_block_mask(300, 9, mask_mod=lambda b, h, q, k: padding[b, k])
+    second = band_block_mask(300, 9, mask_mod=lambda b, h, q, k: ~padding[b, k])
+    assert first.kv_indices.data_ptr() == second.kv_indices.data_ptr()
+    assert first.full_kv_num_blocks is None  # every touched tile is partial, so the padding is applied
 
 
 def test_default_block_size():

@@ -7,11 +7,16 @@ Three paths that compute the same thing:
 * ``"dense"``: the reference. Builds the full ``(seq, seq)`` band mask and
   scores, O(seq^2) time and memory.
 * ``"blocked"``: pure PyTorch, any device. Queries go in blocks of
-  ``block_size``; each block scores only the ``block_size + 2 * window`` keys
-  around it (a strided view of the padded keys), so nothing of size
-  ``seq x seq`` exists: O(seq * (block_size + 2 * window)).
-* ``"flex"``: ``torch.nn.attention.flex_attention`` with a block mask built
-  from the same predicate, compiled on CUDA.
+  ``block_size``; each block attends to only the ``block_size + 2 * window``
+  keys around it, through ``F.scaled_dot_product_attention`` with a small
+  ``(block_size, span)`` boolean mask, so a fused kernel does the work and
+  nothing of size ``seq x seq`` exists: O(seq * (block_size + 2 * window))
+  time and at most that much memory. Its forward pass never synchronises the
+  host with the device (no value-dependent Python branch), so it runs under
+  ``torch.compile(fullgraph=True)`` without a graph break.
+* ``"flex"``: ``torch.nn.attention.flex_attention`` (compiled on CUDA) with a
+  block mask built from the band's block structure, never from a dense
+  ``seq x seq`` mask (:func:`band_block_mask`).
 
 ``"auto"`` takes ``"flex"`` on CUDA and ``"blocked"`` elsewhere.
 """
@@ -29,7 +34,13 @@ import torch.nn.functional as F
 from ._checks import check_int, check_tensor
 from .softmax import masked_softmax
 
-__all__ = ["SLIDING_WINDOW_PATHS", "sliding_window_mask", "sliding_window_attention", "default_block_size"]
+__all__ = [
+    "SLIDING_WINDOW_PATHS",
+    "band_block_mask",
+    "default_block_size",
+    "sliding_window_attention",
+    "sliding_window_mask",
+]
 
 SLIDING_WINDOW_PATHS = ("auto", "dense", "blocked", "flex")
 
@@ -99,20 +110,29 @@ def _dense(query, key, value, window, causal, key_padding_mask):
     return masked_softmax(scores, mask) @ value
 
 
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
 def _blocked(query, key, value, window, causal, key_padding_mask, block_size):
     batch, heads, seq_len, dim = query.shape
     n_blocks = -(-seq_len // block_size)
     query_pad = n_blocks * block_size - seq_len
-    left, right = window, (0 if causal else window)
-    span = block_size + left + right  # keys one block of queries can see
+    left = window
+    # Keys one block of queries can see, rounded up to a multiple of 8 so that the
+    # fused kernels' alignment rules for the mask hold; the extra keys are masked.
+    span = _round_up(block_size + window + (0 if causal else window), 8)
+    right = span - block_size - left
 
-    def windows(tensor: torch.Tensor) -> torch.Tensor:
-        # (batch, heads, seq, d) -> (batch, heads, blocks, span, d), a strided view
-        padded = F.pad(tensor, (0, 0, left, query_pad + right))
-        return padded.unfold(2, span, block_size).transpose(-2, -1)
+    def to_blocks(tensor: torch.Tensor, width: int, pad_left: int, pad_right: int) -> torch.Tensor:
+        # (batch, heads, seq, d) -> (batch * blocks, heads, width, d): block b holds
+        # positions b * block_size - pad_left ... b * block_size - pad_left + width - 1.
+        padded = F.pad(tensor, (0, 0, pad_left, pad_right))
+        windows = padded.unfold(2, width, block_size)  # (batch, heads, blocks, d, width)
+        return windows.permute(0, 2, 1, 4, 3).reshape(batch * n_blocks, heads, width, tensor.shape[-1])
 
-    query_blocks = F.pad(query, (0, 0, 0, query_pad)).view(batch, heads, n_blocks, block_size, dim)
-    scores = query_blocks @ windows(key).transpose(-2, -1) / math.sqrt(dim)  # (b, h, blocks, block, span)
+    query_blocks = to_blocks(query, block_size, 0, query_pad)
+    key_blocks, value_blocks = (to_blocks(t, span, left, query_pad + right) for t in (key, value))
 
     # Absolute positions: query block * block_size + row; key block * block_size + column - left.
     starts = torch.arange(n_blocks, device=query.device)[:, None, None] * block_size
@@ -121,20 +141,99 @@ def _blocked(query, key, value, window, causal, key_padding_mask, block_size):
     offset = query_pos - key_pos
     visible = (offset >= 0) & (offset <= window) if causal else offset.abs() <= window
     visible = visible & (key_pos >= 0) & (key_pos < seq_len)  # (blocks, block, span)
+    # Padding queries past the end see every key, so that no row of the fused
+    # kernel is fully masked (their outputs are cut off below).
+    visible = visible | (query_pos >= seq_len)
+    has_key = None
     if key_padding_mask is not None:
-        padded_keys = F.pad(key_padding_mask, (left, query_pad + right), value=False)
-        key_blocks = padded_keys.unfold(1, span, block_size)  # (batch, blocks, span)
-        visible = visible & key_blocks[:, None, :, None, :]
-    weights = masked_softmax(scores, visible)
-    context = weights @ windows(value)  # (b, h, blocks, block, dim_v)
-    return context.reshape(batch, heads, n_blocks * block_size, -1)[:, :, :seq_len]
+        real = F.pad(key_padding_mask, (left, query_pad + right), value=False).unfold(1, span, block_size)
+        visible = visible & real[:, :, None, :]  # (batch, blocks, block, span)
+        has_key = visible.any(-1, keepdim=True)
+        # A query with no real key in its window attends to all of it (finite), then gets zero.
+        visible = visible | ~has_key
+    mask = visible.expand(batch, n_blocks, block_size, span).reshape(batch * n_blocks, 1, block_size, span)
+    context = F.scaled_dot_product_attention(query_blocks, key_blocks, value_blocks, attn_mask=mask)
+    if has_key is not None:
+        context = context * has_key.reshape(batch * n_blocks, 1, block_size, 1).to(context.dtype)
+    dim_v = value.shape[-1]
+    context = context.view(batch, n_blocks, heads, block_size, dim_v).transpose(1, 2)
+    return context.reshape(batch, heads, n_blocks * block_size, dim_v)[:, :, :seq_len]
+
+
+FLEX_BLOCK_SIZE = 128  # FlexAttention's default sparse block size
+
+
+def _band_blocks(seq_len: int, window: int, causal: bool, block: int, device: torch.device | str):
+    """Which (query block, key block) tiles of the band hold some or all allowed pairs.
+
+    A tile covers queries q0..q1 and keys k0..k1, so ``i - j`` takes every integer in
+    ``[q0 - k1, q1 - k0]``: the tile holds an allowed pair when that interval meets
+    the band's offsets ``[-window, window]`` (``[0, window]`` when causal), and only
+    allowed pairs when it lies inside them and the tile is not cut by the sequence's end.
+    Costs O((seq / block)^2), not O(seq^2).
+    """
+    n_blocks = -(-seq_len // block)
+    first = torch.arange(n_blocks, device=device) * block
+    last = torch.clamp(first + block, max=seq_len) - 1
+    low = first[:, None] - last[None, :]  # smallest i - j in each tile
+    high = last[:, None] - first[None, :]  # largest i - j
+    band_low = 0 if causal else -window
+    some = (low <= window) & (high >= band_low)
+    whole = (last - first + 1) == block
+    full = (low >= band_low) & (high <= window) & whole[:, None] & whole[None, :]
+    return some & ~full, full
+
+
+def _ordered(dense: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    # As FlexAttention stores blocks: per query block, the count and the key-block
+    # indices, the used ones first in increasing order.
+    dense = dense.to(torch.int32)
+    indices = torch.argsort(dense, dim=-1, descending=True, stable=True)
+    return dense.sum(-1).to(torch.int32)[None, None], indices.to(torch.int32)[None, None]
 
 
 @functools.lru_cache(maxsize=32)
-def _cached_block_mask(seq_len: int, window: int, causal: bool, device: str):
-    from torch.nn.attention.flex_attention import create_block_mask
+def _band_block_structure(seq_len: int, window: int, causal: bool, device: str):
+    partial, full = _band_blocks(seq_len, window, causal, FLEX_BLOCK_SIZE, device)
+    return _ordered(partial) + _ordered(full) + _ordered(partial | full)
 
-    return create_block_mask(_band_predicate(window, causal), None, None, seq_len, seq_len, device=device)
+
+def band_block_mask(seq_len: int, window: int, causal: bool = False,
+                    device: torch.device | str = "cpu", mask_mod: Callable | None = None):
+    """FlexAttention's ``BlockMask`` for the band, built from its block structure.
+
+    ``create_block_mask`` evaluates the predicate on all ``seq x seq`` pairs,
+    materialising tensors of that size. Here the tiles that hold some or all
+    allowed pairs are found from their corners, O((seq / 128)^2), and cached per
+    ``(seq_len, window, causal, device)``; the result equals
+    ``create_block_mask(band, None, None, seq_len, seq_len)``.
+
+    Args:
+        seq_len: sequence length, >= 1.
+        window: how far a query looks each way (only back when causal), >= 0.
+        causal: see only the past and the present.
+        device: where the block tensors live.
+        mask_mod: the element-wise predicate FlexAttention applies inside the
+            tiles; the band's own by default. A finer predicate (the band and a
+            padding mask) may be given: every tile then counts as partial, so the
+            predicate is evaluated in all of them.
+
+    Returns:
+        A ``torch.nn.attention.flex_attention.BlockMask`` of shape ``(1, 1, seq_len, seq_len)``.
+    """
+    from torch.nn.attention.flex_attention import BlockMask
+
+    window = _check_window(window)
+    check_int("seq_len", seq_len, 1)
+    (partial_count, partial_index, full_count, full_index,
+     touched_count, touched_index) = _band_block_structure(seq_len, window, causal, str(torch.device(device)))
+    if mask_mod is None:
+        return BlockMask.from_kv_blocks(partial_count, partial_index, full_count, full_index,
+                                        BLOCK_SIZE=FLEX_BLOCK_SIZE, mask_mod=_band_predicate(window, causal),
+                                        seq_lengths=(seq_len, seq_len))
+    # Every touched tile counts as partial, so the finer predicate is applied in all of them.
+    return BlockMask.from_kv_blocks(touched_count, touched_index, BLOCK_SIZE=FLEX_BLOCK_SIZE, mask_mod=mask_mod,
+                                    seq_lengths=(seq_len, seq_len))
 
 
 def _band_predicate(window: int, causal: bool) -> Callable:
@@ -155,19 +254,18 @@ def _compiled_flex_attention():
 
 
 def _flex(query, key, value, window, causal, key_padding_mask):
-    from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+    from torch.nn.attention.flex_attention import flex_attention
 
     seq_len = query.shape[2]
     if key_padding_mask is None:
-        block_mask = _cached_block_mask(seq_len, window, causal, str(query.device))
+        block_mask = band_block_mask(seq_len, window, causal, query.device)
     else:
         band = _band_predicate(window, causal)
 
         def band_and_real_key(batch, head, query_index, key_index):
             return band(batch, head, query_index, key_index) & key_padding_mask[batch, key_index]
 
-        block_mask = create_block_mask(band_and_real_key, query.shape[0], None, seq_len, seq_len,
-                                       device=query.device)
+        block_mask = band_block_mask(seq_len, window, causal, query.device, mask_mod=band_and_real_key)
     if query.is_cuda:
         context = _compiled_flex_attention()(query, key, value, block_mask=block_mask)
     else:
