@@ -147,6 +147,44 @@ def _visible_frame(slider) -> str:
     return visible[0]
 
 
+@pytest.mark.parametrize("javascript", [True, False], ids=["script", "no-script"])
+def test_slider_html_in_a_browser(browser, javascript):
+    """A slider's own HTML: with its script it moves; without (an untrusted notebook) it shows one frame."""
+    import matplotlib.pyplot as plt
+
+    from attnbook import slider
+
+    def plot(slope, offset):
+        figure, ax = plt.subplots(figsize=(2, 2))
+        ax.plot([0, 1], [offset, offset + slope])
+        return figure
+
+    widget = slider(plot, initial={"slope": 1, "offset": 0}, slope=[-1, 0, 1], offset=[0, 1])
+    context = browser.new_context(java_script_enabled=javascript)
+    try:
+        page = context.new_page()
+        page.set_content(f"<html><body>{widget.to_html()}</body></html>")
+        root = page.locator(".attnbook-slider")
+        assert _visible_frame(root) == "slope=1, offset=0"
+        readouts = root.locator("output")
+        assert [readouts.nth(i).inner_text() for i in range(readouts.count())] == ["1", "0"]
+        assert root.locator(".attnbook-hint").count() == (0 if javascript else 1)
+        slope, offset = root.locator("input[type=range]").all()
+        assert slope.is_enabled() is javascript
+        if javascript:
+            slope.focus()
+            page.keyboard.press("ArrowLeft")
+            assert _visible_frame(root) == "slope=0, offset=0"
+            offset.focus()
+            page.keyboard.press("ArrowRight")
+            assert _visible_frame(root) == "slope=0, offset=1"
+            assert [readouts.nth(i).inner_text() for i in range(readouts.count())] == ["0", "1"]
+            image = root.locator("img.attnbook-frame")
+            assert image.evaluate("i => i.complete && i.naturalWidth > 0")
+    finally:
+        context.close()
+
+
 def test_search_finds_a_word(browser, site):
     visit = PageVisit(browser, site, "search.html?q=softmax")
     try:
