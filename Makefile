@@ -1,5 +1,6 @@
 # Two commands on a fresh machine: `make book` builds the HTML book, `make test` runs every test.
 # `make execute` re-runs the notebooks in place so their stored outputs are the ones nbval checks.
+# `make lab` starts JupyterLab (with MyST rendering) on the chapters, on the book's environment.
 
 PYTHON ?= python3
 TORCH ?= torch==2.13.0
@@ -13,7 +14,7 @@ export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 export PYTHONHASHSEED := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: book test execute install chromium clean
+.PHONY: book test execute install lab chromium clean
 
 # The browser tests drive Debian's Chromium; install it through apt when it is missing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -29,6 +30,17 @@ $(STAMP): requirements.txt code/pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e code
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3"
 	touch $(STAMP)
+
+LAB_STAMP := $(VENV)/.lab-installed
+LAB_ARGS ?=
+
+# requirements.txt as constraints: the lab extras cannot move the book's own pins.
+$(LAB_STAMP): $(STAMP) requirements-lab.txt
+	$(PY) -m pip install --quiet -r requirements-lab.txt -c requirements.txt
+	touch $(LAB_STAMP)
+
+lab: $(LAB_STAMP)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" --ServerApp.default_url=/lab/tree/chapters $(LAB_ARGS)
 
 book: $(STAMP)
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
