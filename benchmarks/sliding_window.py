@@ -159,8 +159,16 @@ def main() -> None:
                     continue
                 row = json.loads(done.stdout.strip().splitlines()[-1])
                 rows.append(row)
+                write_report(args, out, rows + list(done_rows.values()), dtype, heads)  # resumable if stopped
                 print(f"{method:>16} N={n:>6} w={window:>5}: {row['seconds'] * 1e3:9.2f} ms "
                       f"{_mib(row['peak_bytes'])} MiB peak, {_mib(row['tensor_bytes'])} MiB tensors")
+    report = write_report(args, out, rows + list(done_rows.values()), dtype, heads)
+    print_ratios(report)
+    print(f"wrote {out}")
+
+
+def write_report(args: argparse.Namespace, out: Path, rows: list[dict], dtype: str, heads: int) -> dict:
+    """Write the rows measured so far, with the settings, hardware and date; return the report."""
     import torch
 
     hardware = torch.cuda.get_device_name() if args.device == "cuda" else platform.processor() or platform.machine()
@@ -172,14 +180,13 @@ def main() -> None:
         "torch": torch.__version__,
         "dtype": dtype, "batch": args.batch, "heads": heads, "dim": args.dim,
         "memory": "cuda max_memory_allocated" if args.device == "cuda" else "growth of peak RSS (ru_maxrss)",
-        "rows": rows + list(done_rows.values()),  # rows kept from a resumed file that this run did not ask for
-        "ratios": ratios(rows + list(done_rows.values())),
+        "rows": rows,
+        "ratios": ratios(rows),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
     }
-    print_ratios(report)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1) + "\n")
-    print(f"wrote {out}")
+    return report
 
 
 def _mib(value: int | None) -> str:

@@ -38,14 +38,13 @@ def test_own_deprecation_warnings_fail(tmp_path, module):
     assert "DeprecationWarning: old API" in done.stdout
 
 
-@pytest.mark.parametrize("module", ["torch.jit._script", "torch._dynamo.eval_frame", "torch._inductor.compile_fx",
-                                    "torch.utils.mkldnn"])
+@pytest.mark.parametrize("module", ["torch.jit._script", "torch._dynamo.eval_frame", "torch._inductor.compile_fx"])
 def test_deprecation_warnings_inside_torch_compile_stack_pass(tmp_path, module):
     done = _outcome(tmp_path, module)
     assert done.returncode == 0, done.stdout[-2000:]
 
 
-@pytest.mark.parametrize("module", ["torch.jit._script", "torch.nn.functional"])
+@pytest.mark.parametrize("module", ["torch.jit._script", "torch.nn.functional", "torch.jitter"])
 def test_other_warnings_from_torch_still_fail(tmp_path, module):
     category = "UserWarning" if module == "torch.jit._script" else "DeprecationWarning"
     done = _outcome(tmp_path, module, category)
