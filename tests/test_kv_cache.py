@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import torch
 
 import attnbook as ab
@@ -47,3 +49,12 @@ def test_bad_input_is_named():
         RollingKVCache(-1, 1, 1, 4)
     with pytest.raises(ValueError, match=r"query must have shape \(batch, heads, seq, dim\)"):
         decode_causal_window(torch.zeros(1, 1, 2, 3, 1), torch.zeros(1, 1, 2, 3), torch.zeros(1, 1, 2, 3), 1)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seq=st.integers(1, 40), window=st.integers(0, 45), seed=st.integers(0, 2**16))
+def test_rolling_cache_equals_dense_for_every_length_and_window(seq, window, seed):
+    generator = torch.Generator().manual_seed(seed)
+    query, key, value = (torch.randn(1, 1, seq, 4, generator=generator, dtype=torch.float64) for _ in range(3))
+    torch.testing.assert_close(decode_causal_window(query, key, value, window),
+                               ab.sliding_window_attention(query, key, value, window, causal=True, path="dense"))

@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import torch
 import torch.nn.functional as F
 
@@ -95,3 +97,11 @@ def test_bad_arguments_are_named(call, words):
     with pytest.raises(ValueError) as info:
         call()
     assert words in str(info.value)
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 30), window=st.integers(0, 8), dilation=st.integers(1, 4), count=st.integers(0, 3))
+def test_longformer_pattern_matches_its_definition_for_every_size(n, window, dilation, count):
+    predicate = or_masks(dilated_window(window, dilation), global_tokens(count))
+    rule = lambda i, j: (abs(i - j) <= window * dilation and (i - j) % dilation == 0) or i < count or j < count
+    assert torch.equal(render_mask(predicate, n), _pairs(n, rule))

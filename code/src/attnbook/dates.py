@@ -147,7 +147,16 @@ class DateScores(NamedTuple):
 
 
 def score_dates(model: torch.nn.Module, batch: DateBatch) -> DateScores:
-    """Decode ``batch`` greedily with ``model`` (an ``AttentionSeq2Seq``) and score it."""
+    """Decode ``batch`` greedily with ``model`` and score it.
+
+    Args:
+        model: an ``AttentionSeq2Seq`` (anything called as ``model(source, source_mask, steps=10)``
+            that returns ``logits`` ``(batch, 10, vocab)`` and ``weights`` ``(batch, 10, source)``).
+        batch: the encoded examples.
+
+    Returns:
+        :class:`DateScores`.
+    """
     with torch.no_grad():
         out = model(batch.source, batch.source_mask, steps=len(TARGET_FIELDS))
     right = out.logits.argmax(-1) == batch.target
