@@ -46,6 +46,17 @@ VARIANTS = {
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "soft_hard.json"
 
 
+def cpu_name() -> str:
+    """The processor's model name where the system tells it, else the machine type."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def build(variant: str) -> torch.nn.Module:
     """The untrained model of a variant (seed torch first)."""
     spec = VARIANTS[variant]
@@ -127,8 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             run = run_one(variant, seed, data, args.steps, args.batch, device)
             report["runs"].append(run)
             report.update({"torch": torch.__version__, "python": platform.python_version(),
-                           "hardware": f"{platform.machine()} {platform.processor() or ''} "
-                                       f"{args.threads} threads, {device}".strip(),
+                           "hardware": f"{cpu_name()}, {args.threads} threads, {device}",
                            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                            "command": "python experiments/soft_hard.py " + " ".join(sys.argv[1:] if argv is None
                                                                                    else argv)})
