@@ -93,7 +93,7 @@ def test_gradcheck_local_p():
     ("call", "error", "words"),
     [
         (lambda: LuongAttention(4, score="cosine"), ValueError, "score must be one of ('dot', 'general', 'concat')"),
-        (lambda: LuongAttention(4, mode="local"), ValueError, "mode must be one of ('global', 'local-m', 'local-p')"),
+        (lambda: LuongAttention(4, mode="local"), ValueError, "mode must be one of ('global', 'local-m', 'local-m-scaled', 'local-p')"),
         (lambda: LuongAttention(4, mode="local-m", window=-1), ValueError,
          "window (D) must be an integer >= 0 for local-m, got -1"),
         (lambda: LuongAttention(4, mode="local-p", window=0), ValueError,
