@@ -179,10 +179,40 @@ def test_encoder_decoder_diagram_is_bidirectional_and_english_to_french():
     for index in range(1, 5):
         assert f"$\\overrightarrow{{h}}_{index}$" in texts and f"$\\overleftarrow{{h}}_{index}$" in texts
     assert any("[\\overrightarrow{h}_j; \\overleftarrow{h}_j]" in text for text in texts)
-    # the same English source and French target as the chapter's score heatmaps
+    # a shortened version of the English source and French target of the chapter's score heatmaps
     assert [text for text in texts if text in ("the", "cat", "sat", ".")] == ["the", "cat", "sat", "."]
     assert any("le" in text for text in texts if "y_{t-1}" in text)
     assert any("chat" in text for text in texts if "y_t" in text)
+
+
+def test_encoder_decoder_diagram_backward_inputs_do_not_cut_the_encoder_boxes():
+    ax = draw_encoder_decoder_diagram()
+    ax.figure.canvas.draw()
+    states = _boxes(ax, ROLE_COLORS["key"])
+    assert len(states) == 8
+    grey_paths = [polygon for patch in ax.patches
+                  if isinstance(patch, FancyArrowPatch) and mcolors.to_hex(patch.get_edgecolor()) == "#868e96"
+                  for polygon in patch.get_path().to_polygons(closed_only=False)]
+    assert len(grey_paths) >= 4
+    for vertices in grey_paths:
+        points = _points_along(vertices)
+        for box in states:
+            inside = ((points[:, 0] > box.x0) & (points[:, 0] < box.x1)
+                      & (points[:, 1] > box.y0) & (points[:, 1] < box.y1))
+            assert not inside.any(), (vertices, box)
+
+
+def test_principle_diagram_column_labels_do_not_overlap():
+    ax = draw_principle_diagram()
+    ax.figure.canvas.draw()  # the constrained layout places the axes
+    renderer = ax.figure.canvas.get_renderer()
+    labels = [t for t in ax.texts if t.get_text() in ("keys", "1. score", "2. normalise", "values",
+                                                      "3. weighted sum")]
+    assert len(labels) == 5
+    extents = [t.get_window_extent(renderer).expanded(1.1, 1.1) for t in labels]
+    for i, first in enumerate(extents):
+        for second in extents[i + 1:]:
+            assert not first.overlaps(second)
 
 
 @pytest.mark.parametrize("draw", [draw_principle_diagram, draw_encoder_decoder_diagram])

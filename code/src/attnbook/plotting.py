@@ -235,10 +235,11 @@ def draw_principle_diagram(weights: Sequence[float] | torch.Tensor | None = None
     ax.text(9.5, 2.6, r"$\Sigma$", ha="center", va="center", fontsize=12)
     _arrow(ax, (9.78, 2.6), (10.3, 2.6))
     _box(ax, (10.9, 2.6), "context\n$c$", ROLE_COLORS["context"], width=1.0, height=0.9)
-    for x, text, colour in ((2.3, "keys", "#495057"), (4.1, "1. score", "#212529"),
-                            (5.85, "2. normalise", "#212529"), (7.95, "values", "#495057"),
-                            (9.5, "3. weighted sum", "#212529")):
-        ax.text(x, 5.1, text, ha="center", va="center", fontsize=10 if text[0].isdigit() else MIN_FONT_POINTS,
+    # "values" sits just above v_1, below the heading line, so it stays clear of "3. weighted sum"
+    for x, y, text, colour in ((2.3, 5.1, "keys", "#495057"), (4.1, 5.1, "1. score", "#212529"),
+                               (5.85, 5.1, "2. normalise", "#212529"), (7.95, 4.65, "values", "#495057"),
+                               (9.5, 5.1, "3. weighted sum", "#212529")):
+        ax.text(x, y, text, ha="center", va="center", fontsize=10 if text[0].isdigit() else MIN_FONT_POINTS,
                 color=colour, fontweight="bold" if text[0].isdigit() else "normal")
     ax.text(5.5, 0.2, r"$c = \sum_i \alpha_i v_i,\quad \alpha = \mathrm{softmax}(a(q, k_1), \ldots, a(q, k_n))$",
             ha="center", va="center", fontsize=11)
@@ -248,7 +249,7 @@ def draw_principle_diagram(weights: Sequence[float] | torch.Tensor | None = None
 def draw_encoder_decoder_diagram(ax: Axes | None = None) -> Axes:
     """Draw one decoder step of Bahdanau et al.'s attention-based translation model.
 
-    A bidirectional encoder reads the English source; each annotation
+    A bidirectional encoder reads a short English source; each annotation
     ``h_j = [forward h_j; backward h_j]`` is a key and a value. The decoder's
     previous state ``s_{t-1}`` is the query; the context ``c_t``, the previous
     output word ``y_{t-1}`` and ``s_{t-1}`` make the next state ``s_t``, which
@@ -266,9 +267,10 @@ def draw_encoder_decoder_diagram(ax: Axes | None = None) -> Axes:
     forward_y, backward_y = 1.2, 2.05
     for index, (x, word) in enumerate(zip(columns, words), start=1):
         ax.text(x, 0.3, word, ha="center", va="center", fontsize=10, style="italic")
-        # each word feeds both directions; the backward input passes right of the forward box
+        # each word feeds both directions; the backward input runs up the gap right of the forward box
         _arrow(ax, (x, 0.5), (x, forward_y - 0.27))
-        _arrow(ax, (x + 0.47, 0.5), (x + 0.2, backward_y - 0.27), color="#868e96", width=0.8)
+        _path_arrow(ax, [(x + 0.12, 0.5), (x + 0.52, 0.8), (x + 0.52, backward_y - 0.45),
+                         (x + 0.22, backward_y - 0.29)], color="#868e96", width=0.8)
         _box(ax, (x, forward_y), f"$\\overrightarrow{{h}}_{index}$", ROLE_COLORS["key"], width=0.7, height=0.5)
         _box(ax, (x, backward_y), f"$\\overleftarrow{{h}}_{index}$", ROLE_COLORS["key"], width=0.7, height=0.5)
         if index > 1:
