@@ -33,6 +33,8 @@ $(STAMP): requirements.txt code/pyproject.toml
 
 LAB_STAMP := $(VENV)/.lab-installed
 LAB_ARGS ?=
+# Jupyter refuses to run as root (a container) without being told.
+LAB_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 # requirements.txt as constraints: the lab extras cannot move the book's own pins.
 $(LAB_STAMP): $(STAMP) requirements-lab.txt
@@ -40,7 +42,7 @@ $(LAB_STAMP): $(STAMP) requirements-lab.txt
 	touch $(LAB_STAMP)
 
 lab: $(LAB_STAMP)
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" --ServerApp.default_url=/lab/tree/chapters $(LAB_ARGS)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" --ServerApp.default_url=/lab/tree/chapters $(LAB_ROOT) $(LAB_ARGS)
 
 book: $(STAMP)
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
