@@ -79,3 +79,13 @@ def test_each_stored_slider_shows_one_frame_without_its_script(path):
 
 def test_the_notebooks_store_sliders():
     assert sum(len(stored_sliders(load_notebook(path))) for path in CHAPTERS) > 0, "no stored static slider found"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda path: path.stem)
+def test_no_stored_widget_view_outlives_its_kernel(path):
+    # A widget view needs its model, which lives in the kernel that ran the cell; stored
+    # without it, JupyterLab and Colab show "model not found" instead of the static slider.
+    views = [index for index, cell in enumerate(load_notebook(path)["cells"])
+             for output in cell.get("outputs", [])
+             if "application/vnd.jupyter.widget-view+json" in output.get("data", {})]
+    assert not views, f"{path.name}: stored widget views in cells {views}; run tools/execute_notebooks.py"

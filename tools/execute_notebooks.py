@@ -5,7 +5,10 @@ Usage: python tools/execute_notebooks.py chapters/*.ipynb
 Outputs are computed on the CPU (ATTNBOOK_DEVICE=cpu) with a fixed hash seed;
 no timing metadata is stored, and the widget state that the run records is
 dropped: it would make the book load the widget manager from a CDN, and the
-static slider frames are in the outputs themselves.
+static slider frames are in the outputs themselves. The stored widget views go
+too: without their state a front end that opens the notebook (JupyterLab, Colab)
+shows "model not found" where the static slider should be; running the cell
+brings the live widget back. nbval never compares widget views (random ids).
 """
 
 from __future__ import annotations
@@ -17,6 +20,16 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def drop_widget_views(notebook: nbformat.NotebookNode) -> None:
+    """Remove stored widget views, whose models die with the kernel that made them."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            output.get("data", {}).pop(WIDGET_VIEW, None)
 
 
 def execute(path: Path) -> float:
@@ -32,6 +45,7 @@ def execute(path: Path) -> float:
     client.execute()
     seconds = time.perf_counter() - start
     notebook.metadata.pop("widgets", None)
+    drop_widget_views(notebook)
     nbformat.write(notebook, path)
     return seconds
 
