@@ -12,6 +12,8 @@ Variants:
 * ``hard``: the glimpse model, REINFORCE with a learned baseline (lr 3e-3, clipped).
 * ``hard_no_reinforce``: the same with the policy frozen at its brightness prior.
 * ``hard_no_prior``: the same with REINFORCE but a uniform initial policy.
+* ``hard_no_prior_no_reinforce``: the control for it: no prior and the policy frozen, so the
+  glimpses stay where the untrained policy puts them and only the classifier side learns.
 * ``soft_old``, ``hard_old``: the chapter's earlier recipe (lr 3e-3, no clipping; a moving-
   average baseline for the glimpse model), to show what the fixes change.
 
@@ -40,6 +42,8 @@ VARIANTS = {
     "hard": {"model": "hard", "lr": 3e-3, "clip_norm": 1.0, "baseline": "learned"},
     "hard_no_reinforce": {"model": "hard", "lr": 3e-3, "clip_norm": 1.0, "reinforce": False},
     "hard_no_prior": {"model": "hard", "lr": 3e-3, "clip_norm": 1.0, "baseline": "learned", "saliency_gain": 0.0},
+    "hard_no_prior_no_reinforce": {"model": "hard", "lr": 3e-3, "clip_norm": 1.0, "reinforce": False,
+                                   "saliency_gain": 0.0},
     "soft_old": {"model": "soft", "lr": 3e-3, "clip_norm": None},
     "hard_old": {"model": "hard", "lr": 3e-3, "clip_norm": None, "baseline": "moving_average"},
 }
