@@ -124,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         stored = json.loads(args.out.read_text())
         if stored.get("config") == config:
             report = stored
+            report["variants"].update({variant: VARIANTS[variant] for variant in args.variants})
         else:
             print(f"{args.out} holds another configuration; starting afresh", file=sys.stderr)
     train = ab.make_cluttered_digits(args.train_size, seed=0, split="train")
