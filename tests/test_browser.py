@@ -140,6 +140,29 @@ def test_every_static_slider_moves(browser, site):
     assert moved > 0, "no static slider was found"
 
 
+def test_figures_show_at_their_own_size_in_a_1280_px_window(browser, site):
+    # tests/test_figure_widths.py keeps stored figures within attnbook.MAX_FIGURE_PIXELS;
+    # this checks that the built book's text column really is that wide, so no figure
+    # (and none of its 9-pt text) is shrunk in the HTML.
+    import attnbook as ab
+    from book import CHAPTERS
+
+    for chapter in CHAPTERS:
+        visit = PageVisit(browser, site, f"chapters/{chapter.stem}.html")
+        try:
+            sizes = visit.page.evaluate(
+                "() => Array.from(document.querySelectorAll('article img'))"
+                ".filter(i => i.offsetParent !== null && i.naturalWidth > 0)"
+                ".map(i => [i.naturalWidth, i.getBoundingClientRect().width])")
+            assert sizes, f"{chapter.stem}: no figure shown"
+            shrunk = [(natural, round(shown)) for natural, shown in sizes if shown < natural - 1]
+            assert not shrunk, f"{chapter.stem}: figures shown narrower than their PNG (px): {shrunk}"
+            column = visit.page.evaluate("() => document.querySelector('article section').clientWidth")
+            assert column >= ab.MAX_FIGURE_PIXELS, f"{chapter.stem}: text column {column} px"
+        finally:
+            visit.close()
+
+
 def _visible_frame(slider) -> str:
     frames = slider.locator("img.attnbook-frame")
     visible = [frames.nth(i).get_attribute("alt") for i in range(frames.count()) if frames.nth(i).is_visible()]
