@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -30,3 +32,11 @@ def toc_files() -> list[str]:
     for part in toc.get("parts", []):
         files += [chapter["file"] for chapter in part.get("chapters", [])]
     return files
+
+
+def run_script(script: str, *arguments: str) -> subprocess.CompletedProcess:
+    """Run a script of the repository (path relative to its root) with this Python; it must succeed."""
+    done = subprocess.run([sys.executable, str(ROOT / script), *arguments],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done

@@ -1,20 +1,13 @@
 """experiments/channel_spatial.py runs on a tiny budget and writes what the chapter reads (a smoke test)."""
 
 import json
-import subprocess
-import sys
 
-from book import ROOT
+from book import run_script
 
 
 def _run(out, *arguments):
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "experiments" / "channel_spatial.py"), "--steps", "4", "--eval-every", "2",
-         "--train-size", "16", "--test-size", "8", "--threads", "1", "--output", str(out), *arguments],
-        capture_output=True, text=True, timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done
+    return run_script("experiments/channel_spatial.py", "--steps", "4", "--eval-every", "2",
+                      "--train-size", "16", "--test-size", "8", "--threads", "1", "--output", str(out), *arguments)
 
 
 def test_the_sweep_runs_resumes_and_records_its_setting(tmp_path):
