@@ -49,7 +49,7 @@ from pathlib import Path
 
 import torch
 
-from attnbook.resnet import resnet18, resnet50, small_resnet
+from attnbook.models import resnet18, resnet50, small_resnet
 
 RESULTS = Path(__file__).resolve().parent / "results"
 VARIANTS = (None, "se", "eca", "cbam", "bam")

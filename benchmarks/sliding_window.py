@@ -54,7 +54,7 @@ def measure_one(method: str, n: int, window: int, device: str, dtype: str, batch
     import torch.nn.functional as F
 
     from attnbook.measure import count_tensor_memory, measure_peak_memory, median_time
-    from attnbook.sliding_window import band_block_mask, sliding_window_attention, sliding_window_mask
+    from attnbook.local import band_block_mask, sliding_window_attention, sliding_window_mask
 
     torch.manual_seed(0)
     torch_dtype = getattr(torch, dtype)

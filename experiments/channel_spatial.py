@@ -6,7 +6,7 @@ Every variant trains the same small ResNet (three stages of one basic block, 8, 
 Adam, one-cycle learning rate), for each seed; every ``eval_every`` steps it records the
 accuracy on the 1,000 test images and on a fixed 1,000-image subset of the training set,
 and at the end on the whole training set. Variants ending in ``-open`` start their gates
-open (:func:`attnbook.gate_init.open_gates`, logit 3, gates near 0.95) instead of near 1/2.
+open (:func:`attnbook.channel.gate_init.open_gates`, logit 3, gates near 0.95) instead of near 1/2.
 
 The run is resumable: finished (variant, seed) pairs are kept in the JSON and skipped,
 and ``--max-minutes`` stops after the run that passes that time, so the sweep can be cut
@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 import attnbook as ab
-from attnbook.gate_init import open_gates
+from attnbook.channel import open_gates
 
 VARIANTS = ("plain", "se", "eca", "cbam", "bam", "se-open", "cbam-open", "gc", "coord", "coord-open")
 DEFAULT_VARIANTS = VARIANTS[:-1]
@@ -41,7 +41,7 @@ def make_model(variant: str) -> torch.nn.Module:
     attention = variant.removesuffix("-open")
     attention = None if attention == "plain" else attention
     kwargs = {"rd_ratio": 1 / 4} if attention in ("se", "cbam", "bam", "gc") else None
-    model = ab.small_resnet(attention, widths=(8, 16, 32), attention_kwargs=kwargs)
+    model = ab.models.small_resnet(attention, widths=(8, 16, 32), attention_kwargs=kwargs)
     if variant.endswith("-open"):
         open_gates(model, 3.0)
     return model
@@ -112,8 +112,8 @@ def main(argv: list[str] | None = None) -> dict:
             report = stored
         else:
             print(f"{args.output} holds another configuration; starting afresh", file=sys.stderr)
-    data = {"train": ab.make_cluttered_digits(args.train_size, seed=0, split="train", canvas=28, clutter=4)[:2],
-            "test": ab.make_cluttered_digits(args.test_size, seed=1, split="test", canvas=28, clutter=4)[:2]}
+    data = {"train": ab.data.make_cluttered_digits(args.train_size, seed=0, split="train", canvas=28, clutter=4)[:2],
+            "test": ab.data.make_cluttered_digits(args.test_size, seed=1, split="test", canvas=28, clutter=4)[:2]}
     done = {(run["variant"], run["seed"]) for run in report["runs"]}
     began = time.perf_counter()
     for seed in range(args.seeds):

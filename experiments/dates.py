@@ -27,10 +27,10 @@ from pathlib import Path
 
 import torch
 
-from attnbook.dates import (DATE_FORMATS, SOURCE_VOCAB, TARGET_VOCAB, accuracy_by_format, encode_dates,
+from attnbook.data.dates import (DATE_FORMATS, SOURCE_VOCAB, TARGET_VOCAB, accuracy_by_format, encode_dates,
                             make_dates, score_dates)
-from attnbook.luong import LuongAttention
-from attnbook.seq2seq import AttentionSeq2Seq, train_seq2seq
+from attnbook.local import LuongAttention
+from attnbook.models import AttentionSeq2Seq, train_seq2seq
 
 MODES = ("global", "local-m", "local-m-scaled", "local-p")
 DEFAULT_OUT = Path(__file__).parent / "results" / "dates.json"

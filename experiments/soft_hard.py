@@ -35,7 +35,7 @@ from pathlib import Path
 import torch
 
 import attnbook as ab
-from attnbook.glimpse_models import multiply_adds, train_glimpses, train_soft
+from attnbook.models import multiply_adds, train_glimpses, train_soft
 
 VARIANTS = {
     "soft": {"model": "soft", "lr": 1e-3, "clip_norm": 1.0},
@@ -65,8 +65,8 @@ def build(variant: str) -> torch.nn.Module:
     """The untrained model of a variant (seed torch first)."""
     spec = VARIANTS[variant]
     if spec["model"] == "soft":
-        return ab.SoftAttentionClassifier()
-    return ab.RecurrentAttentionModel(glimpses=2, glimpse_size=16, saliency_gain=spec.get("saliency_gain", 20.0))
+        return ab.models.SoftAttentionClassifier()
+    return ab.models.RecurrentAttentionModel(glimpses=2, glimpse_size=16, saliency_gain=spec.get("saliency_gain", 20.0))
 
 
 def run_one(variant: str, seed: int, data: dict, steps: int, batch: int, device: torch.device) -> dict:
@@ -127,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
             report["variants"].update({variant: VARIANTS[variant] for variant in args.variants})
         else:
             print(f"{args.out} holds another configuration; starting afresh", file=sys.stderr)
-    train = ab.make_cluttered_digits(args.train_size, seed=0, split="train")
-    test = ab.make_cluttered_digits(args.test_size, seed=1, split="test")
+    train = ab.data.make_cluttered_digits(args.train_size, seed=0, split="train")
+    test = ab.data.make_cluttered_digits(args.test_size, seed=1, split="test")
     data = {"train_images": train.images.to(device), "train_labels": train.labels.to(device),
             "test_images": test.images.to(device), "test_labels": test.labels}
     report["multiply_adds"] = {name: multiply_adds(build(name)) for name in ("soft", "hard")}

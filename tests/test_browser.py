@@ -158,7 +158,7 @@ def test_figures_show_at_their_own_size_in_a_1280_px_window(browser, site):
             shrunk = [(natural, round(shown)) for natural, shown in sizes if shown < natural - 1]
             assert not shrunk, f"{chapter.stem}: figures shown narrower than their PNG (px): {shrunk}"
             column = visit.page.evaluate("() => document.querySelector('article section').clientWidth")
-            assert column >= ab.MAX_FIGURE_PIXELS, f"{chapter.stem}: text column {column} px"
+            assert column >= ab.book.MAX_FIGURE_PIXELS, f"{chapter.stem}: text column {column} px"
         finally:
             visit.close()
 

@@ -2,13 +2,13 @@ import pytest
 import torch
 from torch import nn
 
-from attnbook.bam import BAM
-from attnbook.cbam import CBAM, CBAMChannelGate, CBAMSpatialGate
-from attnbook.complexity import count_macs, count_parameters
-from attnbook.create_attention import create_attention
-from attnbook.eca import EfficientChannelAttention, eca_kernel_size
-from attnbook.resnet import resnet18, resnet34, resnet50, small_resnet
-from attnbook.se import SqueezeExcite
+from attnbook.channel import BAM
+from attnbook.channel import CBAM, CBAMChannelGate, CBAMSpatialGate
+from attnbook.measure import count_macs, count_parameters
+from attnbook.channel import create_attention
+from attnbook.channel import EfficientChannelAttention, eca_kernel_size
+from attnbook.models import resnet18, resnet34, resnet50, small_resnet
+from attnbook.channel import SqueezeExcite
 
 MODULES = {
     "se": lambda c: SqueezeExcite(c, rd_ratio=1 / 4),

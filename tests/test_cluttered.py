@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from attnbook.cluttered import make_cluttered_digits
+from attnbook.data import make_cluttered_digits
 
 
 def test_deterministic_and_in_range():

@@ -2,8 +2,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from attnbook.crop import crop, crop_theta
-from attnbook.glimpse import pixel_to_location
+from attnbook.hard import crop, crop_theta
+from attnbook.hard import pixel_to_location
 
 
 @pytest.mark.parametrize("size", [5, (4, 7)])

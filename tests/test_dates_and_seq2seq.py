@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from attnbook.dates import (
+from attnbook.data.dates import (
     DATE_FORMATS,
     SOURCE_VOCAB,
     TARGET_FIELDS,
@@ -13,8 +13,8 @@ from attnbook.dates import (
     encode_dates,
     make_dates,
 )
-from attnbook.luong import LuongAttention
-from attnbook.seq2seq import AttentionSeq2Seq, Seq2SeqOutput
+from attnbook.local import LuongAttention
+from attnbook.models import AttentionSeq2Seq, Seq2SeqOutput
 
 
 def test_same_seed_same_data_and_targets_are_iso_dates():
@@ -110,7 +110,7 @@ def test_init_from_encoder_must_be_bool():
 
 
 def test_score_dates_and_accuracy_by_format():
-    from attnbook.dates import accuracy_by_format, score_dates
+    from attnbook.data.dates import accuracy_by_format, score_dates
 
     examples = make_dates(40, seed=2)
     batch = encode_dates(examples)

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from attnbook import DEVICE_ENV_VAR, get_device, setup_notebook
+from attnbook.book import DEVICE_ENV_VAR
+from attnbook import get_device, setup_notebook
 
 
 def test_default_device(monkeypatch):

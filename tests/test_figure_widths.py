@@ -43,14 +43,14 @@ def stored_figures(notebook: dict) -> list[tuple[str, str]]:
 
 
 def test_png_size_reads_a_matplotlib_png(tmp_path):
-    figure = mpl.figure.Figure(figsize=(3, 2), dpi=ab.BOOK_DPI)
+    figure = mpl.figure.Figure(figsize=(3, 2), dpi=ab.book.BOOK_DPI)
     path = tmp_path / "figure.png"
     figure.savefig(path)
     assert png_size(base64.b64encode(path.read_bytes()).decode()) == (300, 200)
 
 
 def test_the_rule_is_the_text_column_at_the_book_dpi():
-    assert ab.MAX_FIGURE_PIXELS == round(ab.TEXT_WIDTH_INCHES * ab.BOOK_DPI) == 750
+    assert ab.book.MAX_FIGURE_PIXELS == round(ab.book.TEXT_WIDTH_INCHES * ab.book.BOOK_DPI) == 750
 
 
 def test_setup_notebook_keeps_text_readable():
@@ -58,8 +58,8 @@ def test_setup_notebook_keeps_text_readable():
     for key in ("font.size", "axes.titlesize", "axes.labelsize", "xtick.labelsize",
                 "ytick.labelsize", "legend.fontsize"):
         size = mpl.font_manager.FontProperties(size=mpl.rcParams[key]).get_size_in_points()
-        assert size >= ab.MIN_FONT_POINTS, (key, size)
-    assert mpl.rcParams["figure.dpi"] == mpl.rcParams["savefig.dpi"] == ab.BOOK_DPI
+        assert size >= ab.book.MIN_FONT_POINTS, (key, size)
+    assert mpl.rcParams["figure.dpi"] == mpl.rcParams["savefig.dpi"] == ab.book.BOOK_DPI
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda path: path.stem)
@@ -67,6 +67,6 @@ def test_every_stored_figure_fits_the_text_column(path):
     figures = stored_figures(load_notebook(path))
     assert figures, f"{path.name} stores no figures"
     too_wide = [(where, png_size(encoded)[0]) for where, encoded in figures
-                if png_size(encoded)[0] > ab.MAX_FIGURE_PIXELS]
-    assert not too_wide, (f"{path.name}: figures wider than {ab.MAX_FIGURE_PIXELS} px "
+                if png_size(encoded)[0] > ab.book.MAX_FIGURE_PIXELS]
+    assert not too_wide, (f"{path.name}: figures wider than {ab.book.MAX_FIGURE_PIXELS} px "
                           f"(would shrink in the HTML): {too_wide}")

@@ -7,13 +7,13 @@ import torch
 from torch import nn
 
 import attnbook as ab
-from attnbook.cbam import CBAM
-from attnbook.coord import CoordinateAttention, coordinate_attention_reference
-from attnbook.create_attention import create_attention
-from attnbook.gate_init import open_gates
-from attnbook.global_context import GlobalContext, global_context_reference
-from attnbook.resnet import resnet50, small_resnet
-from attnbook.se import SqueezeExcite
+from attnbook.channel import CBAM
+from attnbook.channel import CoordinateAttention, coordinate_attention_reference
+from attnbook.channel import create_attention
+from attnbook.channel import open_gates
+from attnbook.channel import GlobalContext, global_context_reference
+from attnbook.models import resnet50, small_resnet
+from attnbook.channel import SqueezeExcite
 
 
 def randomise(module: nn.Module) -> nn.Module:
@@ -127,10 +127,10 @@ def test_eca_released_k3557_layout_has_80_parameters():
 
 
 def test_eca_kernel_size_is_timm_rule_with_its_floor_of_three():
-    assert [ab.eca_kernel_size(c) for c in (1, 2, 4, 8, 64, 256, 2048)] == [3, 3, 3, 3, 3, 5, 7]
+    assert [ab.channel.eca_kernel_size(c) for c in (1, 2, 4, 8, 64, 256, 2048)] == [3, 3, 3, 3, 3, 5, 7]
     for channels in range(1, 5000, 37):
         t = int(abs(math.log2(channels) + 1) / 2)
-        assert ab.eca_kernel_size(channels) == max(t + 1 - t % 2, 3)
+        assert ab.channel.eca_kernel_size(channels) == max(t + 1 - t % 2, 3)
 
 
 @pytest.mark.parametrize(("module", "expected_gate"), [

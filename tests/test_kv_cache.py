@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 import torch
 
 import attnbook as ab
-from attnbook.kv_cache import RollingKVCache, decode_causal_window
+from attnbook.local import RollingKVCache, decode_causal_window
 
 
 @pytest.mark.parametrize("window", [0, 1, 4, 50])
@@ -13,7 +13,7 @@ def test_rolling_cache_decoding_equals_the_dense_causal_window(window, seq):
     generator = torch.Generator().manual_seed(window * 100 + seq)
     query, key = (torch.randn(2, 3, seq, 8, generator=generator, dtype=torch.float64) for _ in range(2))
     value = torch.randn(2, 3, seq, 5, generator=generator, dtype=torch.float64)
-    reference = ab.sliding_window_attention(query, key, value, window, causal=True, path="dense")
+    reference = ab.local.sliding_window_attention(query, key, value, window, causal=True, path="dense")
     torch.testing.assert_close(decode_causal_window(query, key, value, window), reference)
     # and an independent loop over the window itself
     t = seq - 1
@@ -57,4 +57,4 @@ def test_rolling_cache_equals_dense_for_every_length_and_window(seq, window, see
     generator = torch.Generator().manual_seed(seed)
     query, key, value = (torch.randn(1, 1, seq, 4, generator=generator, dtype=torch.float64) for _ in range(3))
     torch.testing.assert_close(decode_causal_window(query, key, value, window),
-                               ab.sliding_window_attention(query, key, value, window, causal=True, path="dense"))
+                               ab.local.sliding_window_attention(query, key, value, window, causal=True, path="dense"))

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from attnbook import masked_softmax
-from attnbook.luong import LuongAttention
+from attnbook.local import LuongAttention
 
 
 def _states(batch=2, source=9, hidden=4, seed=0, dtype=torch.float32):

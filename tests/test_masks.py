@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 import attnbook as ab
-from attnbook.masks import (and_masks, bigbird, causal_window, dilated_window, global_tokens, or_masks,
+from attnbook.local import (and_masks, bigbird, causal_window, dilated_window, global_tokens, or_masks,
                             render_mask, sliding_window)
 
 
@@ -54,8 +54,8 @@ def test_attention_with_the_rendered_mask_matches_a_direct_computation(name, mak
 
 def test_sliding_window_predicate_matches_the_package_band_mask():
     for window in (0, 2, 9):
-        assert torch.equal(render_mask(sliding_window(window), 12), ab.sliding_window_mask(12, window))
-        assert torch.equal(render_mask(causal_window(window), 12), ab.sliding_window_mask(12, window, causal=True))
+        assert torch.equal(render_mask(sliding_window(window), 12), ab.local.sliding_window_mask(12, window))
+        assert torch.equal(render_mask(causal_window(window), 12), ab.local.sliding_window_mask(12, window, causal=True))
 
 
 def test_bigbird_has_window_global_and_random_blocks():

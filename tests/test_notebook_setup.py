@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-import attnbook.notebook as notebook
-from attnbook.notebook import busy_cores, setup_notebook, threads_to_use
+import attnbook.book.setup as notebook
+from attnbook.book import busy_cores, setup_notebook, threads_to_use
 
 
 @pytest.mark.parametrize(

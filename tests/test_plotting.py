@@ -6,7 +6,8 @@ import torch
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 import attnbook as ab
-from attnbook import ROLE_COLORS, draw_encoder_decoder_diagram, draw_pipeline, draw_principle_diagram, plot_attention
+from attnbook.book import ROLE_COLORS, draw_encoder_decoder_diagram, draw_pipeline, draw_principle_diagram
+from attnbook import plot_attention
 
 
 @pytest.fixture(autouse=True)
@@ -218,8 +219,8 @@ def test_principle_diagram_column_labels_do_not_overlap():
 @pytest.mark.parametrize("draw", [draw_principle_diagram, draw_encoder_decoder_diagram])
 def test_diagrams_fit_the_text_column(draw):
     figure = draw().figure
-    assert figure.get_size_inches()[0] <= ab.TEXT_WIDTH_INCHES
-    assert min(t.get_fontsize() for t in figure.axes[0].texts) >= ab.MIN_FONT_POINTS
+    assert figure.get_size_inches()[0] <= ab.book.TEXT_WIDTH_INCHES
+    assert min(t.get_fontsize() for t in figure.axes[0].texts) >= ab.book.MIN_FONT_POINTS
 
 
 def test_pipeline_draws_every_box_and_the_merge():

@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from attnbook.attention import attention
-from attnbook.positional import sinusoidal_positional_encoding
+from attnbook.core import attention
+from attnbook.core import sinusoidal_positional_encoding
 
 
 def reference(length: int, dim: int, base: float = 10000.0) -> torch.Tensor:

@@ -3,19 +3,8 @@ import math
 import pytest
 import torch
 
-from attnbook import (
-    SCORE_NAMES,
-    AdditiveScore,
-    DotScore,
-    GeneralScore,
-    ScaledDotScore,
-    additive_score,
-    dot_score,
-    general_score,
-    make_score,
-    scaled_dot_score,
-)
-from attnbook.scoring import CosineScore, LocationScore, cosine_score, location_score
+from attnbook import SCORE_NAMES, AdditiveScore, DotScore, GeneralScore, ScaledDotScore, additive_score, dot_score, general_score, make_score, scaled_dot_score
+from attnbook.core import CosineScore, LocationScore, cosine_score, location_score
 
 QUERY = torch.tensor([[1.0, 2.0]])
 KEYS = torch.tensor([[3.0, 0.0], [1.0, -1.0], [0.5, 0.5]])

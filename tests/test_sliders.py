@@ -5,8 +5,9 @@ import re
 import matplotlib.pyplot as plt
 import pytest
 
-from attnbook import Slider, slider
-from attnbook.sliders import MAX_FRAMES, WIDGET_VIEW_MIMETYPE, widget_view
+from attnbook.book import Slider
+from attnbook import slider
+from attnbook.book import MAX_FRAMES, WIDGET_VIEW_MIMETYPE, widget_view
 
 
 def _line_plot(slope, offset=0):

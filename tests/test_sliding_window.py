@@ -5,8 +5,8 @@ from hypothesis import strategies as st
 
 from attnbook import attention
 from attnbook.measure import count_tensor_memory
-from attnbook.sliding_window import (
-    _band_block_structure,
+from attnbook.local.sliding_window import _band_block_structure
+from attnbook.local import (
     band_block_mask,
     default_block_size,
     sliding_window_attention,

@@ -4,10 +4,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from attnbook.cluttered import make_cluttered_digits
-from attnbook.estimators import MovingAverageBaseline, gumbel_softmax, reinforce_loss, sample_gumbel
-from attnbook.glimpse import extract_glimpses, pixel_to_location
-from attnbook.glimpse_models import RecurrentAttentionModel, SoftAttentionClassifier
+from attnbook.data import make_cluttered_digits
+from attnbook.hard import MovingAverageBaseline, gumbel_softmax, reinforce_loss, sample_gumbel
+from attnbook.hard import extract_glimpses, pixel_to_location
+from attnbook.models import RecurrentAttentionModel, SoftAttentionClassifier
 from attnbook.hard import attend_locations
 
 
@@ -178,7 +178,7 @@ def test_bad_input_is_named(call, error, words):
 
 
 def test_multiply_adds_count_every_layer_call():
-    from attnbook.glimpse_models import multiply_adds
+    from attnbook.models import multiply_adds
 
     soft = multiply_adds(SoftAttentionClassifier())
     # three convolutions at 40x40, 20x20 and 10x10, the 1x1 score, the pooled classifier
@@ -205,7 +205,7 @@ def test_learned_baseline_and_per_step_log_probs():
 
 @pytest.mark.parametrize("baseline", ["learned", "moving_average", "none"])
 def test_training_runs_and_the_ablation_freezes_the_policy(baseline):
-    from attnbook.glimpse_models import train_glimpses, train_soft
+    from attnbook.models import train_glimpses, train_soft
 
     data = make_cluttered_digits(32, seed=0)
     torch.manual_seed(0)
@@ -231,7 +231,7 @@ def test_training_runs_and_the_ablation_freezes_the_policy(baseline):
     ],
 )
 def test_training_arguments_are_checked(kwargs, words):
-    from attnbook.glimpse_models import train_glimpses
+    from attnbook.models import train_glimpses
 
     arguments = {"steps": 1, "batch_size": 2}
     arguments.update(kwargs)

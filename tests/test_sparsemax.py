@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from attnbook.sparsemax import sparsemax, sparsemax_threshold
+from attnbook.hard import sparsemax, sparsemax_threshold
 
 
 def _reference(z: np.ndarray) -> np.ndarray:

@@ -31,7 +31,7 @@ def _outcome(tmp_path, module: str, category: str = "DeprecationWarning") -> sub
     )
 
 
-@pytest.mark.parametrize("module", ["attnbook.sliding_window", "attnbook", "test_something"])
+@pytest.mark.parametrize("module", ["attnbook.local.sliding_window", "attnbook", "test_something"])
 def test_own_deprecation_warnings_fail(tmp_path, module):
     done = _outcome(tmp_path, module)
     assert done.returncode == 1, done.stdout[-2000:]

@@ -1,0 +1,97 @@
+"""Convolutional Block Attention Module (Woo et al., 2018, https://arxiv.org/abs/1807.06521).
+
+Channel attention, then spatial attention, applied in sequence:
+
+* ``M_c = sigmoid(MLP(avgpool(x)) + MLP(maxpool(x)))``, one MLP shared by both
+  descriptors (C -> C/r -> C), and ``x' = x * M_c``;
+* ``M_s = sigmoid(BN(conv_7x7([mean_c(x'); max_c(x')])))`` over the two channel-wise
+  statistics, and ``y = x' * M_s``.
+
+The convolution has no bias and is followed by batch normalisation, as in the
+authors' code (the paper's equation writes only the convolution).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ._common import check_channels, check_feature_map, check_odd_kernel, reduced_channels
+
+__all__ = ["CBAMChannelGate", "CBAMSpatialGate", "CBAM"]
+
+
+class CBAMChannelGate(nn.Module):
+    """CBAM's channel attention: average and max descriptors through one shared MLP.
+
+    Args:
+        channels: input channels C.
+        rd_ratio: hidden width as a fraction of C (1/16 in the paper).
+        rd_channels: the hidden width, overriding ``rd_ratio``.
+        rd_divisor: round the hidden width to a multiple of this.
+    """
+
+    def __init__(self, channels: int, rd_ratio: float = 1 / 16, rd_channels: int | None = None,
+                 rd_divisor: int | None = None) -> None:
+        super().__init__()
+        self.channels = check_channels(channels)
+        hidden = reduced_channels(channels, rd_ratio, rd_channels, rd_divisor)
+        self.mlp = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, channels))
+
+    def gate(self, x: torch.Tensor) -> torch.Tensor:
+        """``M_c``, ``(batch, channels)``."""
+        check_feature_map(x, self.channels)
+        return torch.sigmoid(self.mlp(x.mean(dim=(2, 3))) + self.mlp(x.amax(dim=(2, 3))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gate(x)[:, :, None, None]
+
+
+class CBAMSpatialGate(nn.Module):
+    """CBAM's spatial attention: channel-wise mean and max, a k x k convolution, BN, sigmoid.
+
+    Args:
+        kernel_size: odd size of the convolution (7 in the paper).
+    """
+
+    def __init__(self, kernel_size: int = 7) -> None:
+        super().__init__()
+        self.kernel_size = check_odd_kernel("kernel_size", kernel_size)
+        self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=False)
+        self.bn = nn.BatchNorm2d(1)
+
+    def gate(self, x: torch.Tensor) -> torch.Tensor:
+        """``M_s``, ``(batch, 1, height, width)``."""
+        check_feature_map(x)
+        statistics = torch.cat([x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1)
+        return torch.sigmoid(self.bn(self.conv(statistics)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gate(x)
+
+
+class CBAM(nn.Module):
+    """CBAM: channel gate, then spatial gate.
+
+    Args:
+        channels: input channels C.
+        rd_ratio: hidden width of the channel MLP as a fraction of C.
+        rd_channels: the hidden width, overriding ``rd_ratio``.
+        rd_divisor: round the hidden width to a multiple of this.
+        kernel_size: odd size of the spatial convolution.
+    """
+
+    #: Passes over the feature map besides convolutions and linear layers: pools twice and scales
+    #: for its channel gate, and again for its spatial gate (read by
+    #: :func:`attnbook.measure.count_macs`).
+    elementwise_passes = 6
+
+    def __init__(self, channels: int, rd_ratio: float = 1 / 16, rd_channels: int | None = None,
+                 rd_divisor: int | None = None, kernel_size: int = 7) -> None:
+        super().__init__()
+        self.channel = CBAMChannelGate(channels, rd_ratio, rd_channels, rd_divisor)
+        self.spatial = CBAMSpatialGate(kernel_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, channels, height, width)`` in and out."""
+        return self.spatial(self.channel(x))

@@ -1,0 +1,48 @@
+"""Squeeze-and-Excitation (Hu, Shen and Sun, 2018, https://arxiv.org/abs/1709.01507).
+
+``s = sigmoid(W_2 relu(W_1 avgpool(x) + b_1) + b_2)``, ``y = x * s``: one gate per
+channel, computed from the whole feature map. ``W_1`` reduces ``C`` channels to
+``C / r`` (``rd_ratio = 1 / r``), ``W_2`` restores them.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ._common import check_channels, check_feature_map, reduced_channels
+
+__all__ = ["SqueezeExcite"]
+
+
+class SqueezeExcite(nn.Module):
+    """SE block.
+
+    Args:
+        channels: input channels C.
+        rd_ratio: hidden width as a fraction of C (1/16 in the paper).
+        rd_channels: the hidden width, overriding ``rd_ratio``.
+        rd_divisor: round the hidden width to a multiple of this (None: C * rd_ratio must be whole).
+    """
+
+    #: Passes over the feature map besides convolutions and linear layers: pools once and scales
+    #: once (read by :func:`attnbook.measure.count_macs`).
+    elementwise_passes = 2
+
+    def __init__(self, channels: int, rd_ratio: float = 1 / 16, rd_channels: int | None = None,
+                 rd_divisor: int | None = None) -> None:
+        super().__init__()
+        self.channels = check_channels(channels)
+        hidden = reduced_channels(channels, rd_ratio, rd_channels, rd_divisor)
+        self.fc1 = nn.Linear(channels, hidden)
+        self.fc2 = nn.Linear(hidden, channels)
+
+    def gate(self, x: torch.Tensor) -> torch.Tensor:
+        """The channel weights ``s``, ``(batch, channels)``, each in (0, 1)."""
+        check_feature_map(x, self.channels)
+        squeezed = x.mean(dim=(2, 3))
+        return torch.sigmoid(self.fc2(torch.relu(self.fc1(squeezed))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x * s`` for ``x`` of shape ``(batch, channels, height, width)``."""
+        return x * self.gate(x)[:, :, None, None]

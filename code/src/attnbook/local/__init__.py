@@ -1,0 +1,52 @@
+"""Chapter 3, global vs local attention: which positions a query may see.
+
+Mask predicates (sliding window, causal window, dilated, global tokens, BigBird),
+sliding-window attention by three paths (dense, blocked, FlexAttention), the rolling
+KV cache and Luong et al.'s global, local-m and local-p attention.
+"""
+
+# The module sliding_window first: the predicate of the same name from masks then wins the
+# package attribute (attnbook.local.sliding_window is the predicate).
+from .sliding_window import (
+    SLIDING_WINDOW_PATHS,
+    band_block_mask,
+    default_block_size,
+    sliding_window_attention,
+    sliding_window_mask,
+)
+from .masks import (
+    MaskPredicate,
+    sliding_window,
+    causal_window,
+    dilated_window,
+    global_tokens,
+    bigbird,
+    and_masks,
+    or_masks,
+    render_mask,
+)
+from .kv_cache import RollingKVCache, decode_causal_window
+from .luong import LUONG_SCORES, LUONG_MODES, LuongOutput, LuongAttention
+
+__all__ = [
+    "MaskPredicate",
+    "sliding_window",
+    "causal_window",
+    "dilated_window",
+    "global_tokens",
+    "bigbird",
+    "and_masks",
+    "or_masks",
+    "render_mask",
+    "SLIDING_WINDOW_PATHS",
+    "band_block_mask",
+    "default_block_size",
+    "sliding_window_attention",
+    "sliding_window_mask",
+    "RollingKVCache",
+    "decode_causal_window",
+    "LUONG_SCORES",
+    "LUONG_MODES",
+    "LuongOutput",
+    "LuongAttention",
+]

@@ -1,0 +1,37 @@
+"""Models the chapters train: ResNet with pluggable attention, glimpse classifiers, a seq2seq
+model with Luong attention, and their training loops.
+"""
+
+from .resnet import BasicBlock, Bottleneck, ResNet, resnet18, resnet34, resnet50, small_resnet
+from .glimpse import (
+    BASELINES,
+    SoftAttentionOutput,
+    SoftAttentionClassifier,
+    GlimpseOutput,
+    RecurrentAttentionModel,
+    multiply_adds,
+    train_soft,
+    train_glimpses,
+)
+from .seq2seq import Seq2SeqOutput, AttentionSeq2Seq, train_seq2seq
+
+__all__ = [
+    "BasicBlock",
+    "Bottleneck",
+    "ResNet",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "small_resnet",
+    "BASELINES",
+    "SoftAttentionOutput",
+    "SoftAttentionClassifier",
+    "GlimpseOutput",
+    "RecurrentAttentionModel",
+    "multiply_adds",
+    "train_soft",
+    "train_glimpses",
+    "Seq2SeqOutput",
+    "AttentionSeq2Seq",
+    "train_seq2seq",
+]

@@ -1,0 +1,313 @@
+"""Two classifiers for cluttered images, and how they are trained: one with soft attention
+over every location of a CNN feature map, one that takes a few hard glimpses (after the
+recurrent attention model of Mnih et al., 2014, https://arxiv.org/abs/1406.6247).
+
+The glimpse model departs from Mnih et al. in ways this module names: its policy is a
+categorical choice over a lattice of cells (theirs: a Gaussian over continuous
+locations), it starts from a brightness prior over a coarse view of the whole image
+(the coarse "context" view comes from Ba et al., 2015, https://arxiv.org/abs/1412.7755;
+RAM has no prior), it reads one scale, and it takes two glimpses by default.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .._checks import check_int, check_positive
+from ..measure.complexity import count_macs
+from ..hard.estimators import MovingAverageBaseline, reinforce_loss
+from ..hard.glimpse import extract_glimpses
+from ..hard.locations import attend_locations
+
+__all__ = ["BASELINES", "SoftAttentionOutput", "SoftAttentionClassifier", "GlimpseOutput",
+           "RecurrentAttentionModel", "multiply_adds", "train_soft", "train_glimpses"]
+
+BASELINES = ("learned", "moving_average", "none")
+
+
+class SoftAttentionOutput(NamedTuple):
+    """Attributes:
+        logits: class scores ``(batch, classes)``.
+        weights: attention over the feature map ``(batch, rows, cols)``.
+        log_prob: log-probability of a sampled location ``(batch,)``; None unless ``mode="sample"``.
+    """
+
+    logits: torch.Tensor
+    weights: torch.Tensor
+    log_prob: torch.Tensor | None
+
+
+class SoftAttentionClassifier(nn.Module):
+    """A small convolutional network, one attention score per location of its feature map,
+    an attention-pooled feature vector and a classifier.
+
+    ``mode="soft"`` pools by the softmax of the scores (trained with plain backpropagation);
+    ``"argmax"`` and ``"sample"`` pick one location instead (hard attention over the same
+    map, in the manner of Xu et al., 2015: every location's features are computed first).
+
+    Args:
+        in_channels: image channels.
+        num_classes: classes.
+        width: channels of the last feature map.
+    """
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 10, width: int = 64) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, width, 3, padding=1), nn.ReLU(),
+        )
+        self.score = nn.Conv2d(width, 1, 1)
+        self.classifier = nn.Sequential(nn.Linear(width, 128), nn.ReLU(), nn.Linear(128, num_classes))
+
+    def forward(self, images: torch.Tensor, mode: str = "soft", temperature: float = 1.0,
+                generator: torch.Generator | None = None) -> SoftAttentionOutput:
+        """``images (batch, channels, height, width)`` -> :class:`SoftAttentionOutput`."""
+        feature_map = self.features(images)  # (batch, width, rows, cols)
+        batch, width, rows, cols = feature_map.shape
+        logits = self.score(feature_map).flatten(1)  # (batch, rows * cols)
+        pooled = attend_locations(feature_map.flatten(2).transpose(1, 2), logits, mode=mode,
+                                  temperature=temperature, generator=generator)
+        return SoftAttentionOutput(self.classifier(pooled.context), pooled.weights.view(batch, rows, cols),
+                                   pooled.log_prob)
+
+
+class GlimpseOutput(NamedTuple):
+    """Attributes:
+        logits: class scores after the last glimpse ``(batch, classes)``.
+        locations: glimpse centres ``(batch, glimpses, 2)``, normalised ``(row, col)``.
+        log_prob: log-probability of the sampled locations, summed over glimpses ``(batch,)``
+            (zero when the locations were not sampled).
+        step_log_probs: the same per glimpse ``(batch, glimpses)``.
+        baselines: the learned baseline's prediction of the reward before each glimpse
+            ``(batch, glimpses)``, from the state that the choice is made in.
+    """
+
+    logits: torch.Tensor
+    locations: torch.Tensor
+    log_prob: torch.Tensor
+    step_log_probs: torch.Tensor
+    baselines: torch.Tensor
+
+
+class RecurrentAttentionModel(nn.Module):
+    """A coarse view, then a few high-resolution glimpses at locations a policy chooses.
+
+    The image is average-pooled by ``coarse_factor`` into a coarse view with one cell per
+    candidate glimpse centre. At each step a categorical policy over those cells picks where
+    to look (sampled in training, the most likely at test time). Its logits are a small
+    convolution of the coarse view (the same detector everywhere, initialised as a
+    brightness detector) plus a term from the recurrent state (so later glimpses can go
+    elsewhere). The glimpse sensor reads there, a small CNN encodes the glimpse, and a GRU
+    core folds it, with its position, into the state; the class is predicted from the last
+    state. A linear head on the state predicts the reward before each choice (a learned
+    baseline, as in Mnih et al.). The picks are discrete draws, so the policy is trained
+    with REINFORCE; everything else with backpropagation.
+
+    Args:
+        glimpse_size: side of each glimpse in pixels (a multiple of 4).
+        scales: glimpse scales.
+        glimpses: glimpses per image.
+        hidden: size of the core state.
+        num_classes: classes.
+        image_size: side of the square input images.
+        coarse_factor: average-pooling factor of the coarse view (cell size in pixels).
+        in_channels: image channels.
+        saliency_gain: initial weight of the brightness prior of the policy (0: uniform start).
+    """
+
+    def __init__(self, glimpse_size: int = 16, scales: int = 1, glimpses: int = 2, hidden: int = 64,
+                 num_classes: int = 10, image_size: int = 40, coarse_factor: int = 4,
+                 in_channels: int = 1, saliency_gain: float = 20.0) -> None:
+        super().__init__()
+        if glimpse_size % 4:
+            raise ValueError(f"glimpse_size must be a multiple of 4, got {glimpse_size}")
+        if image_size % coarse_factor:
+            raise ValueError(f"coarse_factor must divide image_size, got {coarse_factor} and {image_size}")
+        self.glimpse_size, self.scales, self.glimpses = glimpse_size, scales, glimpses
+        self.coarse_factor, self.in_channels, self.image_size = coarse_factor, in_channels, image_size
+        self.grid = image_size // coarse_factor
+        # The policy starts as a brightness detector over 5x5 coarse cells (a box filter);
+        # REINFORCE then adapts it.
+        self.saliency = nn.Conv2d(in_channels, 1, 5, padding=2)
+        with torch.no_grad():
+            self.saliency.weight.fill_(saliency_gain / (25 * in_channels))
+            self.saliency.bias.zero_()
+        self.recurrent_policy = nn.Linear(hidden, self.grid**2)
+        self.what = nn.Sequential(  # a small CNN reads each glimpse (all scales as channels)
+            nn.Conv2d(in_channels * scales, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(32 * (glimpse_size // 4) ** 2, hidden),
+        )
+        self.where = nn.Linear(2, hidden)
+        self.core = nn.GRUCell(hidden, hidden)
+        self.classifier = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, num_classes))
+        self.baseline = nn.Linear(hidden, 1)
+        cells = (torch.arange(self.grid) * 2 + 1) / self.grid - 1  # normalised centres of the coarse cells
+        self.register_buffer("centres", torch.cartesian_prod(cells, cells), persistent=False)  # (grid^2, 2)
+
+    def pixels_per_image(self) -> int:
+        """Values the glimpse networks read per image: the coarse view plus every glimpse.
+
+        The coarse view itself is an average of every pixel (``image_size**2`` additions).
+        """
+        return self.in_channels * (self.grid**2 + self.glimpses * self.scales * self.glimpse_size**2)
+
+    def forward(self, images: torch.Tensor, sample: bool = True,
+                generator: torch.Generator | None = None) -> GlimpseOutput:
+        """Look ``glimpses`` times, then classify.
+
+        Args:
+            images: ``(batch, channels, image_size, image_size)``.
+            sample: draw locations from the policy (training); otherwise take the most likely.
+            generator: random generator for the draws.
+        """
+        coarse = F.avg_pool2d(images, self.coarse_factor)
+        saliency = self.saliency(coarse).flatten(1)  # (batch, grid^2)
+        state = images.new_zeros(images.shape[0], self.core.hidden_size)
+        locations, log_probs, baselines = [], [], []
+        for _ in range(self.glimpses):
+            log_policy = torch.log_softmax(saliency + self.recurrent_policy(state), dim=-1)
+            baselines.append(self.baseline(state)[:, 0])
+            if sample:
+                choice = torch.multinomial(log_policy.detach().exp(), 1, generator=generator)[:, 0]
+                log_probs.append(log_policy.gather(1, choice[:, None])[:, 0])
+            else:
+                choice = log_policy.argmax(-1)
+                log_probs.append(torch.zeros_like(log_policy[:, 0]))
+            location = self.centres[choice]
+            patch = extract_glimpses(images, location, self.glimpse_size, self.scales, padding="zeros")
+            glimpse = torch.relu(self.what(patch.flatten(1, 2)) + self.where(location))
+            state = self.core(glimpse, state)
+            locations.append(location)
+        step_log_probs = torch.stack(log_probs, 1)
+        return GlimpseOutput(self.classifier(state), torch.stack(locations, 1), step_log_probs.sum(1),
+                             step_log_probs, torch.stack(baselines, 1))
+
+
+def multiply_adds(model: SoftAttentionClassifier | RecurrentAttentionModel, image_size: int = 40) -> dict[str, int]:
+    """Multiply-adds for one image, by part.
+
+    Convolutions and linear layers are counted by :func:`attnbook.count_macs` (hooks, one
+    count per call, so each glimpse counts). Added here: attention pooling (one
+    multiply-add per weight and feature), the GRU core (``3 (in + hidden) hidden`` per
+    step), bilinear glimpse reads (4 per value read) and the coarse view's average
+    (one addition per pixel).
+
+    Returns:
+        ``{"conv_linear": ..., "other": ..., "total": ...}``.
+    """
+    if not isinstance(model, (SoftAttentionClassifier, RecurrentAttentionModel)):
+        raise TypeError(f"model must be a SoftAttentionClassifier or RecurrentAttentionModel, "
+                        f"got {type(model).__name__}")
+    channels = model.in_channels if isinstance(model, RecurrentAttentionModel) else model.features[0].in_channels
+    conv_linear = count_macs(model, (channels, image_size, image_size)).conv_linear
+    if isinstance(model, SoftAttentionClassifier):
+        width = model.score.in_channels
+        rows = image_size // 4
+        other = rows * rows * width
+    else:
+        hidden = model.core.hidden_size
+        other = (model.glimpses * 3 * (model.core.input_size + hidden) * hidden
+                 + 4 * model.glimpses * channels * model.scales * model.glimpse_size**2
+                 + channels * image_size**2)
+    return {"conv_linear": conv_linear, "other": other, "total": conv_linear + other}
+
+
+def _batches(count: int, steps: int, batch_size: int, seed: int, device: torch.device):
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        yield torch.randint(0, count, (batch_size,), generator=generator).to(device)
+
+
+def _check_training(steps: int, batch_size: int, lr: float, clip_norm: float | None) -> None:
+    check_int("steps", steps, 1)
+    check_int("batch_size", batch_size, 1)
+    check_positive("lr", lr)
+    if clip_norm is not None:
+        check_positive("clip_norm", clip_norm)
+
+
+def train_soft(model: SoftAttentionClassifier, images: torch.Tensor, labels: torch.Tensor, steps: int,
+               batch_size: int = 64, lr: float = 1e-3, clip_norm: float | None = 1.0, seed: int = 0) -> list[float]:
+    """Train the soft model by backpropagation of the cross-entropy (Adam).
+
+    Args:
+        model: the model, on the device of ``images``.
+        images: ``(count, channels, height, width)``; labels ``(count,)``.
+        steps: optimiser steps; batch_size: images per step.
+        lr: Adam's learning rate; clip_norm: gradient-norm clipping (None: off).
+        seed: seed of the batch order.
+
+    Returns:
+        The training loss of every step.
+    """
+    _check_training(steps, batch_size, lr, clip_norm)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    model.train()
+    for rows in _batches(len(labels), steps, batch_size, seed, images.device):
+        loss = F.cross_entropy(model(images[rows]).logits, labels[rows])
+        optimizer.zero_grad()
+        loss.backward()
+        if clip_norm is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+def train_glimpses(model: RecurrentAttentionModel, images: torch.Tensor, labels: torch.Tensor, steps: int,
+                   batch_size: int = 64, lr: float = 3e-3, clip_norm: float | None = 1.0, seed: int = 0,
+                   baseline: str = "learned", reinforce: bool = True) -> list[float]:
+    """Train the glimpse model: cross-entropy by backpropagation, the policy by REINFORCE.
+
+    The reward is 1 for a correct class, 0 otherwise. With ``baseline="learned"`` the
+    model's baseline head regresses the reward (squared error) and each glimpse's
+    choice is reinforced by ``reward - baseline`` of the state it was made in;
+    ``"moving_average"`` uses one scalar for all images (:class:`MovingAverageBaseline`);
+    ``"none"`` no baseline. ``reinforce=False`` trains no policy at all: the locations
+    stay wherever the initial policy puts them (an ablation).
+
+    Args: as :func:`train_soft`, plus ``baseline`` (one of :data:`BASELINES`) and ``reinforce``.
+
+    Returns:
+        The training loss (cross-entropy) of every step.
+    """
+    _check_training(steps, batch_size, lr, clip_norm)
+    if baseline not in BASELINES:
+        raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
+    if not reinforce:  # the policy's parameters get no gradient: freeze them
+        for part in (model.saliency, model.recurrent_policy):
+            part.requires_grad_(False)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    average = MovingAverageBaseline(0.9)
+    losses = []
+    model.train()
+    for rows in _batches(len(labels), steps, batch_size, seed, images.device):
+        out = model(images[rows])
+        cross_entropy = F.cross_entropy(out.logits, labels[rows])
+        reward = (out.logits.argmax(-1) == labels[rows]).float()
+        loss = cross_entropy
+        if reinforce:
+            if baseline == "learned":
+                loss = loss + F.mse_loss(out.baselines, reward[:, None].expand_as(out.baselines))
+                loss = loss + reinforce_loss(out.step_log_probs.flatten(),
+                                             reward[:, None].expand_as(out.baselines).flatten(),
+                                             out.baselines.flatten())
+            else:
+                b = average.value if baseline == "moving_average" and average.value is not None else 0.0
+                loss = loss + reinforce_loss(out.log_prob, reward, b)
+                average.update(reward)
+        optimizer.zero_grad()
+        loss.backward()
+        if clip_norm is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
+        optimizer.step()
+        losses.append(cross_entropy.item())
+    return losses
