@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 import attnbook as ab
 from attnbook.channel import open_gates
+from attnbook.models import fit
 
 VARIANTS = ("plain", "se", "eca", "cbam", "bam", "se-open", "cbam-open", "gc", "coord", "coord-open")
 DEFAULT_VARIANTS = VARIANTS[:-1]
@@ -57,31 +58,23 @@ def accuracy(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor)
 
 
 def train_run(variant: str, seed: int, steps: int, eval_every: int, data: dict) -> dict:
-    """Train one model; return its learning curve and final accuracies."""
+    """Train one model with :func:`attnbook.models.fit`; return its learning curve and final accuracies."""
     torch.manual_seed(seed)
     model = make_model(variant)
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, 3e-3, total_steps=steps)
-    batches = torch.Generator().manual_seed(seed)
     train_images, train_labels = data["train"]
-    curve = {"step": [], "test": [], "train_subset": []}
 
-    def record(step: int) -> None:
-        curve["step"].append(step)
-        curve["test"].append(accuracy(model, *data["test"]))
-        curve["train_subset"].append(accuracy(model, train_images[:1000], train_labels[:1000]))
+    def loss_fn(rows: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(model(train_images[rows]), train_labels[rows])
 
+    def evaluate(trained: torch.nn.Module) -> tuple[float, float]:
+        return (accuracy(trained, *data["test"]), accuracy(trained, train_images[:1000], train_labels[:1000]))
+
+    checkpoints = sorted({0, steps, *range(eval_every, steps + 1, eval_every)})
     start = time.perf_counter()
-    record(0)
-    for step in range(1, steps + 1):
-        rows = torch.randint(0, len(train_labels), (32,), generator=batches)
-        loss = F.cross_entropy(model(train_images[rows]), train_labels[rows])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        if step % eval_every == 0 or step == steps:
-            record(step)
+    result = fit(model, loss_fn, len(train_labels), steps, 32, lr=3e-3, schedule="one_cycle", seed=seed,
+                 checkpoints=checkpoints, evaluate=evaluate)
+    curve = {"step": checkpoints, "test": [result.evaluations[step][0] for step in checkpoints],
+             "train_subset": [result.evaluations[step][1] for step in checkpoints]}
     return {"variant": variant, "seed": seed, "curve": curve, "test": curve["test"][-1],
             "train": accuracy(model, train_images, train_labels),
             "parameters": ab.count_parameters(model), "seconds": round(time.perf_counter() - start, 1)}

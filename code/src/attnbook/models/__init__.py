@@ -10,10 +10,9 @@ from .glimpse import (
     GlimpseOutput,
     RecurrentAttentionModel,
     multiply_adds,
-    train_soft,
-    train_glimpses,
 )
-from .seq2seq import Seq2SeqOutput, AttentionSeq2Seq, train_seq2seq
+from .seq2seq import Seq2SeqOutput, AttentionSeq2Seq
+from .train import SCHEDULES, FitResult, fit, train_soft, train_glimpses, train_seq2seq
 
 __all__ = [
     "BasicBlock",
@@ -29,9 +28,12 @@ __all__ = [
     "GlimpseOutput",
     "RecurrentAttentionModel",
     "multiply_adds",
-    "train_soft",
-    "train_glimpses",
     "Seq2SeqOutput",
     "AttentionSeq2Seq",
+    "SCHEDULES",
+    "FitResult",
+    "fit",
+    "train_soft",
+    "train_glimpses",
     "train_seq2seq",
 ]

@@ -1,4 +1,4 @@
-"""Two classifiers for cluttered images, and how they are trained: one with soft attention
+"""Two classifiers for cluttered images: one with soft attention
 over every location of a CNN feature map, one that takes a few hard glimpses (after the
 recurrent attention model of Mnih et al., 2014, https://arxiv.org/abs/1406.6247).
 
@@ -17,14 +17,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._checks import check_int, check_positive
 from ..measure.complexity import count_macs
-from ..hard.estimators import MovingAverageBaseline, reinforce_loss
 from ..hard.glimpse import extract_glimpses
 from ..hard.locations import attend_locations
 
 __all__ = ["BASELINES", "SoftAttentionOutput", "SoftAttentionClassifier", "GlimpseOutput",
-           "RecurrentAttentionModel", "multiply_adds", "train_soft", "train_glimpses"]
+           "RecurrentAttentionModel", "multiply_adds"]
 
 BASELINES = ("learned", "moving_average", "none")
 
@@ -217,97 +215,3 @@ def multiply_adds(model: SoftAttentionClassifier | RecurrentAttentionModel, imag
                  + 4 * model.glimpses * channels * model.scales * model.glimpse_size**2
                  + channels * image_size**2)
     return {"conv_linear": conv_linear, "other": other, "total": conv_linear + other}
-
-
-def _batches(count: int, steps: int, batch_size: int, seed: int, device: torch.device):
-    generator = torch.Generator().manual_seed(seed)
-    for _ in range(steps):
-        yield torch.randint(0, count, (batch_size,), generator=generator).to(device)
-
-
-def _check_training(steps: int, batch_size: int, lr: float, clip_norm: float | None) -> None:
-    check_int("steps", steps, 1)
-    check_int("batch_size", batch_size, 1)
-    check_positive("lr", lr)
-    if clip_norm is not None:
-        check_positive("clip_norm", clip_norm)
-
-
-def train_soft(model: SoftAttentionClassifier, images: torch.Tensor, labels: torch.Tensor, steps: int,
-               batch_size: int = 64, lr: float = 1e-3, clip_norm: float | None = 1.0, seed: int = 0) -> list[float]:
-    """Train the soft model by backpropagation of the cross-entropy (Adam).
-
-    Args:
-        model: the model, on the device of ``images``.
-        images: ``(count, channels, height, width)``; labels ``(count,)``.
-        steps: optimiser steps; batch_size: images per step.
-        lr: Adam's learning rate; clip_norm: gradient-norm clipping (None: off).
-        seed: seed of the batch order.
-
-    Returns:
-        The training loss of every step.
-    """
-    _check_training(steps, batch_size, lr, clip_norm)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    losses = []
-    model.train()
-    for rows in _batches(len(labels), steps, batch_size, seed, images.device):
-        loss = F.cross_entropy(model(images[rows]).logits, labels[rows])
-        optimizer.zero_grad()
-        loss.backward()
-        if clip_norm is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
-        optimizer.step()
-        losses.append(loss.item())
-    return losses
-
-
-def train_glimpses(model: RecurrentAttentionModel, images: torch.Tensor, labels: torch.Tensor, steps: int,
-                   batch_size: int = 64, lr: float = 3e-3, clip_norm: float | None = 1.0, seed: int = 0,
-                   baseline: str = "learned", reinforce: bool = True) -> list[float]:
-    """Train the glimpse model: cross-entropy by backpropagation, the policy by REINFORCE.
-
-    The reward is 1 for a correct class, 0 otherwise. With ``baseline="learned"`` the
-    model's baseline head regresses the reward (squared error) and each glimpse's
-    choice is reinforced by ``reward - baseline`` of the state it was made in;
-    ``"moving_average"`` uses one scalar for all images (:class:`MovingAverageBaseline`);
-    ``"none"`` no baseline. ``reinforce=False`` trains no policy at all: the locations
-    stay wherever the initial policy puts them (an ablation).
-
-    Args: as :func:`train_soft`, plus ``baseline`` (one of :data:`BASELINES`) and ``reinforce``.
-
-    Returns:
-        The training loss (cross-entropy) of every step.
-    """
-    _check_training(steps, batch_size, lr, clip_norm)
-    if baseline not in BASELINES:
-        raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
-    if not reinforce:  # the policy's parameters get no gradient: freeze them
-        for part in (model.saliency, model.recurrent_policy):
-            part.requires_grad_(False)
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
-    average = MovingAverageBaseline(0.9)
-    losses = []
-    model.train()
-    for rows in _batches(len(labels), steps, batch_size, seed, images.device):
-        out = model(images[rows])
-        cross_entropy = F.cross_entropy(out.logits, labels[rows])
-        reward = (out.logits.argmax(-1) == labels[rows]).float()
-        loss = cross_entropy
-        if reinforce:
-            if baseline == "learned":
-                loss = loss + F.mse_loss(out.baselines, reward[:, None].expand_as(out.baselines))
-                loss = loss + reinforce_loss(out.step_log_probs.flatten(),
-                                             reward[:, None].expand_as(out.baselines).flatten(),
-                                             out.baselines.flatten())
-            else:
-                b = average.value if baseline == "moving_average" and average.value is not None else 0.0
-                loss = loss + reinforce_loss(out.log_prob, reward, b)
-                average.update(reward)
-        optimizer.zero_grad()
-        loss.backward()
-        if clip_norm is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
-        optimizer.step()
-        losses.append(cross_entropy.item())
-    return losses

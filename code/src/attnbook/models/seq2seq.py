@@ -14,18 +14,15 @@ carries.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Sequence, TypeVar
+from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .._checks import check_int
 from ..local.luong import LuongAttention
 
-__all__ = ["Seq2SeqOutput", "AttentionSeq2Seq", "train_seq2seq"]
+__all__ = ["Seq2SeqOutput", "AttentionSeq2Seq"]
 
-T = TypeVar("T")
 
 
 class Seq2SeqOutput(NamedTuple):
@@ -98,51 +95,3 @@ class AttentionSeq2Seq(nn.Module):
             previous = target[:, step] if target is not None else step_logits.argmax(-1)
         return Seq2SeqOutput(torch.stack(logits, 1), torch.stack(weights, 1),
                              None if positions[0] is None else torch.stack(positions, 1))
-
-
-def train_seq2seq(model: AttentionSeq2Seq, source: torch.Tensor, source_mask: torch.Tensor, target: torch.Tensor,
-                  steps: int, batch_size: int = 128, lr: float = 1e-2, seed: int = 0,
-                  checkpoints: Sequence[int] = (), evaluate: Callable[[AttentionSeq2Seq], T] | None = None,
-                  ) -> dict[int, T]:
-    """Train with Adam and teacher forcing on random minibatches; evaluate at checkpoints.
-
-    Args:
-        model: the model to train, in place.
-        source: ``(examples, source)`` ids.
-        source_mask: ``(examples, source)``, True for real symbols.
-        target: ``(examples, steps)`` ids.
-        steps: number of optimiser steps, >= 1.
-        batch_size: examples per step, drawn with replacement.
-        lr: Adam's learning rate.
-        seed: seeds the minibatch draws (the model's initialisation is the caller's).
-        checkpoints: steps (1 .. steps) after which ``evaluate`` runs.
-        evaluate: called as ``evaluate(model)`` in eval mode at each checkpoint.
-
-    Returns:
-        ``{checkpoint: evaluate(model)}``; the model is left in eval mode.
-    """
-    check_int("steps", steps, 1)
-    check_int("batch_size", batch_size, 1)
-    for checkpoint in checkpoints:
-        if isinstance(checkpoint, bool) or not isinstance(checkpoint, int) or not 1 <= checkpoint <= steps:
-            raise ValueError(f"checkpoints must be integers in [1, steps={steps}], got {checkpoint!r}")
-    if checkpoints and evaluate is None:
-        raise ValueError("checkpoints need an evaluate function, got evaluate=None")
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    draws = torch.Generator().manual_seed(seed)
-    results: dict[int, T] = {}
-    model.train()
-    for step in range(1, steps + 1):
-        rows = torch.randint(0, source.shape[0], (batch_size,), generator=draws).to(source.device)
-        out = model(source[rows], source_mask[rows], target=target[rows])
-        loss = F.cross_entropy(out.logits.flatten(0, 1), target[rows].flatten())
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if step in checkpoints:
-            model.eval()
-            with torch.no_grad():
-                results[step] = evaluate(model)
-            model.train()
-    model.eval()
-    return results
