@@ -1,16 +1,17 @@
 """Chapter 4, channel and spatial attention: gates over channels and positions of a feature map.
 
 SE, ECA, CBAM, BAM, global context and coordinate attention, one module per file,
-the ``create_attention`` factory that ``ResNet`` plugs them in with, and ``open_gates``.
+the ``create_attention`` factory that ``ResNet`` plugs them in with (a name, or a module
+of one's own), and ``open_gates``, which calls each module's own ``init_gate(logit)``.
 """
 
 from .se import SqueezeExcite
 from .eca import eca_kernel_size, EfficientChannelAttention
 from .cbam import CBAMChannelGate, CBAMSpatialGate, CBAM
 from .bam import BAM_VARIANTS, BAM
-from .global_context import GlobalContext, global_context_reference
-from .coord import CoordinateAttention, coordinate_attention_reference
-from .factory import ATTENTION_MODULES, create_attention
+from .global_context import GlobalContext
+from .coord import CoordinateAttention
+from .factory import ATTENTION_MODULES, AttentionKind, check_attention_kind, create_attention
 from .gate_init import open_gates
 
 __all__ = [
@@ -23,10 +24,10 @@ __all__ = [
     "BAM_VARIANTS",
     "BAM",
     "GlobalContext",
-    "global_context_reference",
     "CoordinateAttention",
-    "coordinate_attention_reference",
     "ATTENTION_MODULES",
+    "AttentionKind",
+    "check_attention_kind",
     "create_attention",
     "open_gates",
 ]

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .._checks import check_int
 
-__all__ = ["check_channels", "check_feature_map", "check_odd_kernel", "reduced_channels"]
+__all__ = ["check_channels", "check_feature_map", "check_logit", "check_odd_kernel", "reduced_channels"]
 
 
 def check_channels(channels: object) -> int:
     return check_int("channels", channels, 1)
+
+
+def check_logit(logit: object) -> float:
+    """Return ``logit`` if it is a finite number (not a bool): the pre-sigmoid value a gate starts at."""
+    if isinstance(logit, bool) or not isinstance(logit, (int, float)) or not math.isfinite(logit):
+        raise ValueError(f"logit must be a finite number, got {logit!r}")
+    return logit
 
 
 def check_odd_kernel(name: str, kernel_size: object) -> int:

@@ -21,10 +21,11 @@ import torch
 from torch import nn
 
 from .._checks import check_int
-from ._common import check_channels, check_feature_map, reduced_channels
+from ._common import check_channels, check_feature_map, check_logit, reduced_channels
 
 __all__ = ["BAM_VARIANTS", "BAM"]
 
+#: The values of ``BAM(variant=...)``: the paper's equations or the authors' released code.
 BAM_VARIANTS = ("paper", "official")
 
 
@@ -38,6 +39,8 @@ class BAM(nn.Module):
         rd_divisor: round the reduced width to a multiple of this.
         dilation: dilation of the two 3x3 convolutions (4 in the paper).
         variant: ``"paper"`` (default) or ``"official"``, see the module docstring.
+        device: where the parameters are created (as in ``torch.nn``).
+        dtype: the parameters' floating-point type (as in ``torch.nn``).
     """
 
     #: Passes over the feature map besides convolutions and linear layers: pools once, multiplies by
@@ -45,7 +48,8 @@ class BAM(nn.Module):
     elementwise_passes = 3
 
     def __init__(self, channels: int, rd_ratio: float = 1 / 16, rd_channels: int | None = None,
-                 rd_divisor: int | None = None, dilation: int = 4, variant: str = "paper") -> None:
+                 rd_divisor: int | None = None, dilation: int = 4, variant: str = "paper", *,
+                 device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
         self.channels = check_channels(channels)
         if variant not in BAM_VARIANTS:
@@ -54,20 +58,44 @@ class BAM(nn.Module):
         self.variant = variant
         hidden = reduced_channels(channels, rd_ratio, rd_channels, rd_divisor)
         official = variant == "official"
+        made = {"device": device, "dtype": dtype}
 
         def dilated() -> list[nn.Module]:
-            conv = nn.Conv2d(hidden, hidden, 3, padding=dilation, dilation=dilation)
-            return [conv, nn.BatchNorm2d(hidden), nn.ReLU()] if official else [conv, nn.ReLU()]
+            conv = nn.Conv2d(hidden, hidden, 3, padding=dilation, dilation=dilation, **made)
+            return [conv, nn.BatchNorm2d(hidden, **made), nn.ReLU()] if official else [conv, nn.ReLU()]
 
-        reduce = [nn.Conv2d(channels, hidden, 1)] + ([nn.BatchNorm2d(hidden)] if official else []) + [nn.ReLU()]
-        self.spatial = nn.Sequential(*reduce, *dilated(), *dilated(), nn.Conv2d(hidden, 1, 1),
-                                     *([] if official else [nn.BatchNorm2d(1)]))
+        reduce = ([nn.Conv2d(channels, hidden, 1, **made)] + ([nn.BatchNorm2d(hidden, **made)] if official else [])
+                  + [nn.ReLU()])
+        self.spatial = nn.Sequential(*reduce, *dilated(), *dilated(), nn.Conv2d(hidden, 1, 1, **made),
+                                     *([] if official else [nn.BatchNorm2d(1, **made)]))
         if official:
-            self.channel_mlp = nn.Sequential(nn.Linear(channels, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
-                                             nn.Linear(hidden, channels))
+            self.channel_mlp = nn.Sequential(nn.Linear(channels, hidden, **made), nn.BatchNorm1d(hidden, **made),
+                                             nn.ReLU(), nn.Linear(hidden, channels, **made))
         else:
-            self.channel_mlp = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, channels),
-                                             nn.BatchNorm1d(channels))
+            self.channel_mlp = nn.Sequential(nn.Linear(channels, hidden, **made), nn.ReLU(),
+                                             nn.Linear(hidden, channels, **made), nn.BatchNorm1d(channels, **made))
+
+    def init_gate(self, logit: float) -> None:
+        """Set the shifts of both branches' closing batch norms to ``logit / 2`` (paper variant), in place.
+
+        The branches are summed before the sigmoid, so ``M(F) = sigmoid(logit)`` where the
+        batch norms' inputs are at their running means (or constant over the batch in training),
+        and near it otherwise. ``F + F * M(F)`` then starts near ``(1 + sigmoid(logit)) F``.
+
+        Args:
+            logit: a finite number (3 gives gates near 0.95).
+
+        Raises:
+            NotImplementedError: for ``variant="official"``, whose branches are multiplied before
+                the sigmoid: no bias sets ``M_c * M_s`` on its own.
+        """
+        check_logit(logit)
+        if self.variant == "official":
+            raise NotImplementedError(
+                "BAM(variant='official') multiplies its two branches before the sigmoid, so no bias sets its "
+                f"gate on its own and it cannot be set to sigmoid(logit={logit!r}); use variant='paper'")
+        nn.init.constant_(self.channel_mlp[-1].bias, logit / 2)
+        nn.init.constant_(self.spatial[-1].bias, logit / 2)
 
     def branches(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(M_c, M_s)`` before they are combined: ``(batch, C, 1, 1)`` and ``(batch, 1, H, W)``."""

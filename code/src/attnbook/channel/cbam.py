@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._common import check_channels, check_feature_map, check_odd_kernel, reduced_channels
+from ._common import check_channels, check_feature_map, check_logit, check_odd_kernel, reduced_channels
 
 __all__ = ["CBAMChannelGate", "CBAMSpatialGate", "CBAM"]
 
@@ -29,14 +29,30 @@ class CBAMChannelGate(nn.Module):
         rd_ratio: hidden width as a fraction of C (1/16 in the paper).
         rd_channels: the hidden width, overriding ``rd_ratio``.
         rd_divisor: round the hidden width to a multiple of this.
+        device: where the parameters are created (as in ``torch.nn``).
+        dtype: the parameters' floating-point type (as in ``torch.nn``).
     """
 
     def __init__(self, channels: int, rd_ratio: float = 1 / 16, rd_channels: int | None = None,
-                 rd_divisor: int | None = None) -> None:
+                 rd_divisor: int | None = None, *, device: torch.device | str | None = None,
+                 dtype: torch.dtype | None = None) -> None:
         super().__init__()
         self.channels = check_channels(channels)
         hidden = reduced_channels(channels, rd_ratio, rd_channels, rd_divisor)
-        self.mlp = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, channels))
+        self.mlp = nn.Sequential(nn.Linear(channels, hidden, device=device, dtype=dtype), nn.ReLU(),
+                                 nn.Linear(hidden, channels, device=device, dtype=dtype))
+
+    def init_gate(self, logit: float) -> None:
+        """Set the MLP's last bias to ``logit / 2``, in place.
+
+        The MLP runs twice, on the average and on the max descriptor, and the two outputs are
+        added before the sigmoid, so its last bias counts twice: the gate is
+        ``sigmoid(logit)`` where the weights' terms are zero, near it while they are small.
+
+        Args:
+            logit: a finite number (3 gives gates near 0.95).
+        """
+        nn.init.constant_(self.mlp[-1].bias, check_logit(logit) / 2)
 
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """``M_c``, ``(batch, channels)``."""
@@ -44,6 +60,7 @@ class CBAMChannelGate(nn.Module):
         return torch.sigmoid(self.mlp(x.mean(dim=(2, 3))) + self.mlp(x.amax(dim=(2, 3))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x * M_c`` for ``x`` of shape ``(batch, channels, height, width)``."""
         return x * self.gate(x)[:, :, None, None]
 
 
@@ -52,13 +69,27 @@ class CBAMSpatialGate(nn.Module):
 
     Args:
         kernel_size: odd size of the convolution (7 in the paper).
+        device: where the parameters are created (as in ``torch.nn``).
+        dtype: the parameters' floating-point type (as in ``torch.nn``).
     """
 
-    def __init__(self, kernel_size: int = 7) -> None:
+    def __init__(self, kernel_size: int = 7, *, device: torch.device | str | None = None,
+                 dtype: torch.dtype | None = None) -> None:
         super().__init__()
         self.kernel_size = check_odd_kernel("kernel_size", kernel_size)
-        self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=False)
-        self.bn = nn.BatchNorm2d(1)
+        self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=False, device=device, dtype=dtype)
+        self.bn = nn.BatchNorm2d(1, device=device, dtype=dtype)
+
+    def init_gate(self, logit: float) -> None:
+        """Set the batch norm's shift to ``logit``, in place (the convolution has no bias).
+
+        On an all-zero input the convolution gives zero, the batch norm gives its shift, and
+        the gate is exactly ``sigmoid(logit)`` at every position.
+
+        Args:
+            logit: a finite number (3 gives gates near 0.95).
+        """
+        nn.init.constant_(self.bn.bias, check_logit(logit))
 
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """``M_s``, ``(batch, 1, height, width)``."""
@@ -67,6 +98,7 @@ class CBAMSpatialGate(nn.Module):
         return torch.sigmoid(self.bn(self.conv(statistics)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x * M_s`` for ``x`` of shape ``(batch, channels, height, width)``."""
         return x * self.gate(x)
 
 
@@ -79,6 +111,8 @@ class CBAM(nn.Module):
         rd_channels: the hidden width, overriding ``rd_ratio``.
         rd_divisor: round the hidden width to a multiple of this.
         kernel_size: odd size of the spatial convolution.
+        device: where the parameters are created (as in ``torch.nn``).
+        dtype: the parameters' floating-point type (as in ``torch.nn``).
     """
 
     #: Passes over the feature map besides convolutions and linear layers: pools twice and scales
@@ -87,10 +121,21 @@ class CBAM(nn.Module):
     elementwise_passes = 6
 
     def __init__(self, channels: int, rd_ratio: float = 1 / 16, rd_channels: int | None = None,
-                 rd_divisor: int | None = None, kernel_size: int = 7) -> None:
+                 rd_divisor: int | None = None, kernel_size: int = 7, *, device: torch.device | str | None = None,
+                 dtype: torch.dtype | None = None) -> None:
         super().__init__()
-        self.channel = CBAMChannelGate(channels, rd_ratio, rd_channels, rd_divisor)
-        self.spatial = CBAMSpatialGate(kernel_size)
+        self.channel = CBAMChannelGate(channels, rd_ratio, rd_channels, rd_divisor, device=device, dtype=dtype)
+        self.spatial = CBAMSpatialGate(kernel_size, device=device, dtype=dtype)
+
+    def init_gate(self, logit: float) -> None:
+        """Start both gates near ``sigmoid(logit)`` (see :meth:`CBAMChannelGate.init_gate` and
+        :meth:`CBAMSpatialGate.init_gate`); their product starts near ``sigmoid(logit) ** 2``.
+
+        Args:
+            logit: a finite number (3 gives gates near 0.95).
+        """
+        self.channel.init_gate(logit)
+        self.spatial.init_gate(logit)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(batch, channels, height, width)`` in and out."""

@@ -21,9 +21,9 @@ import torch
 from torch import nn
 
 from .._checks import check_int
-from ._common import check_channels, check_feature_map
+from ._common import check_channels, check_feature_map, check_logit
 
-__all__ = ["CoordinateAttention", "coordinate_attention_reference"]
+__all__ = ["CoordinateAttention"]
 
 
 class CoordinateAttention(nn.Module):
@@ -34,6 +34,8 @@ class CoordinateAttention(nn.Module):
         reduction: r; the hidden width is ``max(min_channels, channels // reduction)``.
         min_channels: the smallest hidden width (8 in the authors' code).
         rd_channels: the hidden width, overriding both.
+        device: where the parameters are created (as in ``torch.nn``).
+        dtype: the parameters' floating-point type (as in ``torch.nn``).
     """
 
     #: Passes over the feature map besides convolutions and linear layers: pools along H and along W
@@ -41,18 +43,32 @@ class CoordinateAttention(nn.Module):
     elementwise_passes = 4
 
     def __init__(self, channels: int, reduction: int = 32, min_channels: int = 8,
-                 rd_channels: int | None = None) -> None:
+                 rd_channels: int | None = None, *, device: torch.device | str | None = None,
+                 dtype: torch.dtype | None = None) -> None:
         super().__init__()
         self.channels = check_channels(channels)
         check_int("reduction", reduction, 1)
         check_int("min_channels", min_channels, 1)
         hidden = max(min_channels, channels // reduction) if rd_channels is None else check_int(
             "rd_channels", rd_channels, 1)
-        self.reduce = nn.Conv2d(channels, hidden, 1)
-        self.bn = nn.BatchNorm2d(hidden)
+        made = {"device": device, "dtype": dtype}
+        self.reduce = nn.Conv2d(channels, hidden, 1, **made)
+        self.bn = nn.BatchNorm2d(hidden, **made)
         self.act = nn.Hardswish()
-        self.conv_h = nn.Conv2d(hidden, channels, 1)
-        self.conv_w = nn.Conv2d(hidden, channels, 1)
+        self.conv_h = nn.Conv2d(hidden, channels, 1, **made)
+        self.conv_w = nn.Conv2d(hidden, channels, 1, **made)
+
+    def init_gate(self, logit: float) -> None:
+        """Set the biases of both gate convolutions ``F_h`` and ``F_w`` to ``logit``, in place.
+
+        Each gate is then ``sigmoid(logit)`` where its convolution's weights' term is zero and
+        near it while they are small, so their product starts near ``sigmoid(logit) ** 2``.
+
+        Args:
+            logit: a finite number (3 gives gates near 0.95).
+        """
+        nn.init.constant_(self.conv_h.bias, check_logit(logit))
+        nn.init.constant_(self.conv_w.bias, logit)
 
     def gates(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(g^h, g^w)``: ``(batch, channels, height, 1)`` and ``(batch, channels, 1, width)``."""
@@ -68,33 +84,3 @@ class CoordinateAttention(nn.Module):
         """``x * g^h * g^w`` for ``x`` of shape ``(batch, channels, height, width)``."""
         g_h, g_w = self.gates(x)
         return x * g_h * g_w
-
-
-def coordinate_attention_reference(module: CoordinateAttention, x: torch.Tensor) -> torch.Tensor:
-    """Coordinate attention in eval mode written with explicit sums and matrices (for tests).
-
-    Args:
-        module: a :class:`CoordinateAttention` in eval mode whose parameters are used.
-        x: ``(batch, channels, height, width)``.
-
-    Returns:
-        The block's output, ``(batch, channels, height, width)``.
-    """
-    check_feature_map(x, module.channels)
-    if module.training:
-        raise ValueError("module must be in eval mode (batch norm uses its running statistics), got training=True")
-    height, width = x.shape[2:]
-    bn = module.bn
-    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-
-    def shared(z: torch.Tensor) -> torch.Tensor:  # (batch, C, L) -> (batch, hidden, L)
-        reduced = torch.einsum("hc,bcl->bhl", module.reduce.weight[:, :, 0, 0], z) + module.reduce.bias[:, None]
-        normed = (reduced - bn.running_mean[:, None]) * scale[:, None] + bn.bias[:, None]
-        return normed * torch.clamp(normed + 3, 0, 6) / 6
-
-    z_h = x.sum(dim=3) / width   # (batch, C, H)
-    z_w = x.sum(dim=2) / height  # (batch, C, W)
-    f_h, f_w = shared(z_h), shared(z_w)
-    g_h = torch.sigmoid(torch.einsum("ch,bhl->bcl", module.conv_h.weight[:, :, 0, 0], f_h) + module.conv_h.bias[:, None])
-    g_w = torch.sigmoid(torch.einsum("ch,bhl->bcl", module.conv_w.weight[:, :, 0, 0], f_w) + module.conv_w.bias[:, None])
-    return x * g_h[:, :, :, None] * g_w[:, :, None, :]

@@ -39,18 +39,35 @@ class EfficientChannelAttention(nn.Module):
         kernel_size: odd kernel size of the 1-D convolution; None picks :func:`eca_kernel_size`.
         gamma: the adaptive rule's gamma.
         b: the adaptive rule's b.
+        device: where the parameters are created (as in ``torch.nn``).
+        dtype: the parameters' floating-point type (as in ``torch.nn``).
     """
 
     #: Passes over the feature map besides convolutions and linear layers: pools once and scales
     #: once (read by :func:`attnbook.measure.count_macs`).
     elementwise_passes = 2
 
-    def __init__(self, channels: int, kernel_size: int | None = None, gamma: float = 2, b: float = 1) -> None:
+    def __init__(self, channels: int, kernel_size: int | None = None, gamma: float = 2, b: float = 1, *,
+                 device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
         self.channels = check_channels(channels)
         self.kernel_size = eca_kernel_size(channels, gamma, b) if kernel_size is None else check_odd_kernel(
             "kernel_size", kernel_size)
-        self.conv = nn.Conv1d(1, 1, self.kernel_size, padding=self.kernel_size // 2, bias=False)
+        self.conv = nn.Conv1d(1, 1, self.kernel_size, padding=self.kernel_size // 2, bias=False, device=device,
+                              dtype=dtype)
+
+    def init_gate(self, logit: float) -> None:
+        """Not possible: ECA's convolution has no bias (as in the paper and the authors' code).
+
+        The gate is ``sigmoid(conv1d_k(avgpool(x)))`` with nothing to shift, so it starts near
+        1/2 while the k weights are small; giving it a bias would change the module.
+
+        Raises:
+            NotImplementedError: always.
+        """
+        raise NotImplementedError(
+            f"EfficientChannelAttention has no bias in front of its sigmoid (its 1-D convolution is bias-free, "
+            f"as in the paper), so its gate cannot be set to sigmoid(logit={logit!r}); it starts near 1/2")
 
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """The channel weights, ``(batch, channels)``, each in (0, 1)."""

@@ -1,10 +1,14 @@
-"""One string factory for the channel and spatial attention modules (timm's vocabulary).
+"""One factory for the channel and spatial attention modules (timm's vocabulary).
 
 ``create_attention("se", 256)`` builds :class:`SqueezeExcite` for 256 channels; the
-channel count always comes first and keyword arguments pass through.
+channel count always comes first and keyword arguments pass through. A module of one's
+own plugs in the same way, as its class or as any function ``(channels, **kwargs) ->
+nn.Module``: ``create_attention(MyGate, 256)`` builds ``MyGate(256)``.
 """
 
 from __future__ import annotations
+
+from typing import Callable, Union
 
 from torch import nn
 
@@ -15,8 +19,9 @@ from .eca import EfficientChannelAttention
 from .global_context import GlobalContext
 from .se import SqueezeExcite
 
-__all__ = ["ATTENTION_MODULES", "create_attention"]
+__all__ = ["ATTENTION_MODULES", "AttentionKind", "check_attention_kind", "create_attention"]
 
+#: The modules :func:`create_attention` builds, by name.
 ATTENTION_MODULES: dict[str, type[nn.Module]] = {
     "se": SqueezeExcite,
     "eca": EfficientChannelAttention,
@@ -26,23 +31,69 @@ ATTENTION_MODULES: dict[str, type[nn.Module]] = {
     "coord": CoordinateAttention,
 }
 
+#: What :func:`create_attention` accepts: a name of :data:`ATTENTION_MODULES`, an ``nn.Module``
+#: subclass, a function ``(channels, **kwargs) -> nn.Module``, or None for no attention.
+AttentionKind = Union[str, type[nn.Module], Callable[..., nn.Module], None]
 
-def create_attention(name: str | None, channels: int, **kwargs) -> nn.Module:
-    """Build an attention module by name.
+
+def check_attention_kind(kind: object, argument: str = "kind") -> AttentionKind:
+    """Return ``kind`` if :func:`create_attention` accepts it, else raise naming ``argument``.
 
     Args:
-        name: ``"se"``, ``"eca"``, ``"cbam"``, ``"bam"``, ``"gc"``, ``"coord"``, or None for
-            ``nn.Identity``.
-        channels: the channel count C of the feature map it will see.
-        **kwargs: passed to the module (``rd_ratio``, ``kernel_size``, ...).
+        kind: the value to check.
+        argument: the name the caller's argument goes by, for the error message.
+
+    Returns:
+        ``kind``, unchanged.
+
+    Raises:
+        ValueError: for a string that is not a name of :data:`ATTENTION_MODULES`.
+        TypeError: for a module instance (every block needs its own module), a class that is
+            not an ``nn.Module`` subclass, or anything else that cannot build a module.
+    """
+    allowed = (f"one of {tuple(ATTENTION_MODULES)}, a torch.nn.Module subclass, a callable "
+               "(channels, **kwargs) -> nn.Module, or None")
+    if kind is None:
+        return kind
+    if isinstance(kind, str):
+        if kind not in ATTENTION_MODULES:
+            raise ValueError(f"{argument} must be {allowed}, got {kind!r}")
+        return kind
+    if isinstance(kind, nn.Module):
+        raise TypeError(f"{argument} must be {allowed}, got an instance of {type(kind).__name__}; pass its class "
+                        "(or a function that builds one), since every place it goes needs its own module")
+    if isinstance(kind, type) and not issubclass(kind, nn.Module):
+        raise TypeError(f"{argument} must be {allowed}, got the class {kind.__name__}, which is not an nn.Module")
+    if not callable(kind):
+        raise TypeError(f"{argument} must be {allowed}, got {type(kind).__name__}")
+    return kind
+
+
+def create_attention(kind: AttentionKind, channels: int, **kwargs) -> nn.Module:
+    """Build an attention module for a feature map of ``channels`` channels.
+
+    Args:
+        kind: ``"se"``, ``"eca"``, ``"cbam"``, ``"bam"``, ``"gc"``, ``"coord"``; an ``nn.Module``
+            subclass or any callable, called as ``kind(channels, **kwargs)``; or None for
+            ``nn.Identity`` (``kwargs`` are then not used).
+        channels: the channel count C of the feature maps ``(batch, channels, height, width)``
+            it will see.
+        **kwargs: passed to the module (``rd_ratio``, ``kernel_size``, ``device``, ...).
 
     Returns:
         The module.
+
+    Raises:
+        ValueError: for an unknown name.
+        TypeError: for a ``kind`` that cannot build a module (see :func:`check_attention_kind`),
+            or a callable that returns something other than an ``nn.Module``.
     """
-    if name is None:
+    check_attention_kind(kind)
+    if kind is None:
         return nn.Identity()
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a string or None, got {type(name).__name__}")
-    if name not in ATTENTION_MODULES:
-        raise ValueError(f"name must be one of {tuple(ATTENTION_MODULES)} or None, got {name!r}")
-    return ATTENTION_MODULES[name](channels, **kwargs)
+    build = ATTENTION_MODULES[kind] if isinstance(kind, str) else kind
+    module = build(channels, **kwargs)
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"kind={kind!r} must build a torch.nn.Module, but kind({channels}, ...) returned "
+                        f"{type(module).__name__}")
+    return module

@@ -22,7 +22,7 @@ from torch import nn
 
 from ._common import check_channels, check_feature_map, reduced_channels
 
-__all__ = ["GlobalContext", "global_context_reference"]
+__all__ = ["GlobalContext"]
 
 
 class GlobalContext(nn.Module):
@@ -35,6 +35,8 @@ class GlobalContext(nn.Module):
         rd_divisor: round the bottleneck width to a multiple of this.
         zero_init_last: start the transform's last layer at zero (the authors' code), so the
             block is the identity at initialisation.
+        device: where the parameters are created (as in ``torch.nn``).
+        dtype: the parameters' floating-point type (as in ``torch.nn``).
     """
 
     #: Passes over the feature map besides convolutions and linear layers: pools with its softmax
@@ -42,16 +44,31 @@ class GlobalContext(nn.Module):
     elementwise_passes = 2
 
     def __init__(self, channels: int, rd_ratio: float = 1 / 16, rd_channels: int | None = None,
-                 rd_divisor: int | None = None, zero_init_last: bool = True) -> None:
+                 rd_divisor: int | None = None, zero_init_last: bool = True, *,
+                 device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
         self.channels = check_channels(channels)
         hidden = reduced_channels(channels, rd_ratio, rd_channels, rd_divisor)
-        self.key = nn.Conv2d(channels, 1, 1)
-        self.transform = nn.Sequential(nn.Conv2d(channels, hidden, 1), nn.LayerNorm([hidden, 1, 1]), nn.ReLU(),
-                                       nn.Conv2d(hidden, channels, 1))
+        made = {"device": device, "dtype": dtype}
+        self.key = nn.Conv2d(channels, 1, 1, **made)
+        self.transform = nn.Sequential(nn.Conv2d(channels, hidden, 1, **made), nn.LayerNorm([hidden, 1, 1], **made),
+                                       nn.ReLU(), nn.Conv2d(hidden, channels, 1, **made))
         if zero_init_last:
             nn.init.zeros_(self.transform[-1].weight)
             nn.init.zeros_(self.transform[-1].bias)
+
+    def init_gate(self, logit: float) -> None:
+        """Not possible: the GC block has no sigmoid gate; it adds its context (``y_i = x_i + t``).
+
+        Its softmax pooling weights sum to one and are not a gate, and with ``zero_init_last``
+        the block already starts as the identity.
+
+        Raises:
+            NotImplementedError: always.
+        """
+        raise NotImplementedError(
+            f"GlobalContext has no sigmoid gate (it adds a transformed context to every position), so there is "
+            f"nothing to set to sigmoid(logit={logit!r}); zero_init_last=True already starts it as the identity")
 
     def pooling_weights(self, x: torch.Tensor) -> torch.Tensor:
         """The attention over positions ``a``, ``(batch, height * width)``, each row summing to one."""
@@ -66,31 +83,3 @@ class GlobalContext(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x + transform(context(x))`` for ``x`` of shape ``(batch, channels, height, width)``."""
         return x + self.transform(self.context(x))
-
-
-def global_context_reference(module: GlobalContext, x: torch.Tensor) -> torch.Tensor:
-    """The GC block written position by position with explicit loops (slow; for tests).
-
-    Args:
-        module: a :class:`GlobalContext` whose parameters are used.
-        x: ``(batch, channels, height, width)``.
-
-    Returns:
-        The block's output, ``(batch, channels, height, width)``.
-    """
-    check_feature_map(x, module.channels)
-    key_weight = module.key.weight[0, :, 0, 0]
-    first, norm, _, last = module.transform
-    outputs = []
-    for image in x:
-        positions = image.flatten(1).T  # (H * W, C)
-        logits = torch.stack([key_weight @ p + module.key.bias[0] for p in positions])
-        weights = torch.exp(logits - logits.max())
-        weights = weights / weights.sum()
-        context = sum(w * p for w, p in zip(weights, positions))
-        hidden = first.weight[:, :, 0, 0] @ context + first.bias
-        hidden = (hidden - hidden.mean()) / torch.sqrt(hidden.var(unbiased=False) + norm.eps)
-        hidden = torch.relu(hidden * norm.weight[:, 0, 0] + norm.bias[:, 0, 0])
-        added = last.weight[:, :, 0, 0] @ hidden + last.bias
-        outputs.append(image + added[:, None, None])
-    return torch.stack(outputs)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._common import check_channels, check_feature_map, reduced_channels
+from ._common import check_channels, check_feature_map, check_logit, reduced_channels
 
 __all__ = ["SqueezeExcite"]
 
@@ -23,6 +23,8 @@ class SqueezeExcite(nn.Module):
         rd_ratio: hidden width as a fraction of C (1/16 in the paper).
         rd_channels: the hidden width, overriding ``rd_ratio``.
         rd_divisor: round the hidden width to a multiple of this (None: C * rd_ratio must be whole).
+        device: where the parameters are created (as in ``torch.nn``).
+        dtype: the parameters' floating-point type (as in ``torch.nn``).
     """
 
     #: Passes over the feature map besides convolutions and linear layers: pools once and scales
@@ -30,12 +32,24 @@ class SqueezeExcite(nn.Module):
     elementwise_passes = 2
 
     def __init__(self, channels: int, rd_ratio: float = 1 / 16, rd_channels: int | None = None,
-                 rd_divisor: int | None = None) -> None:
+                 rd_divisor: int | None = None, *, device: torch.device | str | None = None,
+                 dtype: torch.dtype | None = None) -> None:
         super().__init__()
         self.channels = check_channels(channels)
         hidden = reduced_channels(channels, rd_ratio, rd_channels, rd_divisor)
-        self.fc1 = nn.Linear(channels, hidden)
-        self.fc2 = nn.Linear(hidden, channels)
+        self.fc1 = nn.Linear(channels, hidden, device=device, dtype=dtype)
+        self.fc2 = nn.Linear(hidden, channels, device=device, dtype=dtype)
+
+    def init_gate(self, logit: float) -> None:
+        """Set the bias ``b_2`` in front of the sigmoid to ``logit``, in place.
+
+        The gate is then ``sigmoid(W_2 relu(...) + logit)``: exactly ``sigmoid(logit)`` where
+        the weights' term is zero, near it while the weights are small. Nothing else changes.
+
+        Args:
+            logit: a finite number (3 gives gates near 0.95).
+        """
+        nn.init.constant_(self.fc2.bias, check_logit(logit))
 
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """The channel weights ``s``, ``(batch, channels)``, each in (0, 1)."""

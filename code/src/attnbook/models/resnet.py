@@ -5,7 +5,9 @@ https://arxiv.org/abs/1512.03385), laid out as torchvision's ``resnet18/34/50``.
 block, after the block's last batch norm and before the shortcut is added, as SE-Net,
 ECA-Net, CBAM, GCNet and coordinate attention do (GCNet's ImageNet models also put it in
 every block). ``attention="bam"`` puts one BAM at each bottleneck between stages
-(after stages 1, 2 and 3), as BAM does.
+(after stages 1, 2 and 3), as BAM does. A module of one's own goes in every block the same
+way, given as its class or as a function ``(channels, **kwargs) -> nn.Module`` (see
+:func:`~attnbook.channel.create_attention`).
 
 ``stride_in_1x1=True`` puts a bottleneck's stride on its first 1x1 convolution, as
 in the original ResNet; torchvision (and the default here) puts it on the 3x3
@@ -20,7 +22,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from ..channel.factory import ATTENTION_MODULES, create_attention
+from ..channel.factory import AttentionKind, check_attention_kind, create_attention
 
 __all__ = ["BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet34", "resnet50", "small_resnet"]
 
@@ -29,7 +31,7 @@ class _ResidualBlock(nn.Module):
     """``relu(attention(body(x)) + shortcut(x))``; subclasses build the body."""
 
     def __init__(self, body: nn.Module, in_channels: int, out_channels: int, stride: int,
-                 attention: str | None, attention_kwargs: dict | None) -> None:
+                 attention: AttentionKind, attention_kwargs: dict | None) -> None:
         super().__init__()
         self.body = body
         self.attention = create_attention(attention, out_channels, **(attention_kwargs or {}))
@@ -44,7 +46,7 @@ class BasicBlock(_ResidualBlock):
 
     expansion = 1
 
-    def __init__(self, in_channels: int, width: int, stride: int = 1, attention: str | None = None,
+    def __init__(self, in_channels: int, width: int, stride: int = 1, attention: AttentionKind = None,
                  attention_kwargs: dict | None = None, stride_in_1x1: bool = False) -> None:
         body = nn.Sequential(
             nn.Conv2d(in_channels, width, 3, stride, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
@@ -58,7 +60,7 @@ class Bottleneck(_ResidualBlock):
 
     expansion = 4
 
-    def __init__(self, in_channels: int, width: int, stride: int = 1, attention: str | None = None,
+    def __init__(self, in_channels: int, width: int, stride: int = 1, attention: AttentionKind = None,
                  attention_kwargs: dict | None = None, stride_in_1x1: bool = False) -> None:
         out_channels = width * self.expansion
         stride_1x1, stride_3x3 = (stride, 1) if stride_in_1x1 else (1, stride)
@@ -84,7 +86,9 @@ class ResNet(nn.Module):
         layers: blocks per stage, e.g. ``(3, 4, 6, 3)``.
         num_classes: outputs of the classifier.
         attention: a name of :func:`create_attention` (``"se"``, ``"eca"``, ``"cbam"``, ``"bam"``,
-            ``"gc"``, ``"coord"``) or None.
+            ``"gc"``, ``"coord"``), an ``nn.Module`` subclass or a callable ``(channels, **kwargs)
+            -> nn.Module`` (built for every block; only the name ``"bam"`` places modules between
+            stages), or None.
         attention_kwargs: keyword arguments for every attention module.
         stage_attention_kwargs: one dict per stage, updating ``attention_kwargs`` for that
             stage's modules (ECA's released ``eca_resnet50_k3557`` uses
@@ -97,12 +101,11 @@ class ResNet(nn.Module):
     """
 
     def __init__(self, block: type[nn.Module], layers: Sequence[int], num_classes: int = 1000,
-                 attention: str | None = None, attention_kwargs: dict | None = None, in_channels: int = 3,
+                 attention: AttentionKind = None, attention_kwargs: dict | None = None, in_channels: int = 3,
                  widths: Sequence[int] = (64, 128, 256, 512), stem: str = "imagenet",
                  stride_in_1x1: bool = False, stage_attention_kwargs: Sequence[dict] | None = None) -> None:
         super().__init__()
-        if attention is not None and attention not in ATTENTION_MODULES:
-            raise ValueError(f"attention must be one of {tuple(ATTENTION_MODULES)} or None, got {attention!r}")
+        check_attention_kind(attention, "attention")
         if len(layers) != len(widths) or not layers:
             raise ValueError(f"layers and widths must have the same, non-zero length, got {layers} and {widths}")
         if stage_attention_kwargs is not None and len(stage_attention_kwargs) != len(layers):
@@ -137,22 +140,22 @@ class ResNet(nn.Module):
         return self.head(self.stages(self.stem(x)))
 
 
-def resnet18(attention: str | None = None, **kwargs) -> ResNet:
+def resnet18(attention: AttentionKind = None, **kwargs) -> ResNet:
     """ResNet-18 (11,689,512 parameters without attention)."""
     return ResNet(BasicBlock, (2, 2, 2, 2), attention=attention, **kwargs)
 
 
-def resnet34(attention: str | None = None, **kwargs) -> ResNet:
+def resnet34(attention: AttentionKind = None, **kwargs) -> ResNet:
     """ResNet-34 (21,797,672 parameters without attention)."""
     return ResNet(BasicBlock, (3, 4, 6, 3), attention=attention, **kwargs)
 
 
-def resnet50(attention: str | None = None, **kwargs) -> ResNet:
+def resnet50(attention: AttentionKind = None, **kwargs) -> ResNet:
     """ResNet-50 (25,557,032 parameters without attention)."""
     return ResNet(Bottleneck, (3, 4, 6, 3), attention=attention, **kwargs)
 
 
-def small_resnet(attention: str | None = None, num_classes: int = 10, in_channels: int = 1,
+def small_resnet(attention: AttentionKind = None, num_classes: int = 10, in_channels: int = 1,
                  widths: Sequence[int] = (16, 32, 64), **kwargs) -> ResNet:
     """A three-stage, one-block-per-stage ResNet for small grey images (the chapter's model)."""
     return ResNet(BasicBlock, (1,) * len(widths), num_classes=num_classes, attention=attention,
