@@ -3,9 +3,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 import torch
 import torch.nn.functional as F
+from torch.nn.attention import flex_attention
 
 import attnbook as ab
-from attnbook.local import (and_masks, bigbird, causal_window, dilated_window, global_tokens, or_masks,
+from attnbook.local import (and_masks, band, bigbird, causal_window, dilated_window, global_tokens, or_masks,
                             render_mask, sliding_window)
 
 
@@ -52,10 +53,26 @@ def test_attention_with_the_rendered_mask_matches_a_direct_computation(name, mak
     torch.testing.assert_close(F.scaled_dot_product_attention(query, key, value, attn_mask=mask), expected)
 
 
-def test_sliding_window_predicate_matches_the_package_band_mask():
-    for window in (0, 2, 9):
-        assert torch.equal(render_mask(sliding_window(window), 12), ab.local.sliding_window_mask(12, window))
-        assert torch.equal(render_mask(causal_window(window), 12), ab.local.sliding_window_mask(12, window, causal=True))
+@settings(max_examples=30, deadline=None)
+@given(n_queries=st.integers(1, 25), n_keys=st.integers(1, 25), window=st.integers(0, 30), causal=st.booleans())
+def test_band_matches_its_definition_for_every_size(n_queries, n_keys, window, causal):
+    expected = torch.tensor([[0 <= i - j <= window if causal else -window <= i - j <= window
+                              for j in range(n_keys)] for i in range(n_queries)])
+    assert torch.equal(render_mask(band(window, causal), n_queries, n_keys), expected)
+
+
+def test_combinators_and_render_mask_are_flex_attentions():
+    assert and_masks is flex_attention.and_masks and or_masks is flex_attention.or_masks
+    predicate = or_masks(sliding_window(1), global_tokens(2))
+    expected = flex_attention.create_mask(predicate, None, None, 9, 11, device="cpu")[0, 0]
+    assert torch.equal(render_mask(predicate, 9, 11), expected)
+    assert render_mask(predicate, 9, 11).dtype == torch.bool
+
+
+def test_band_works_around_a_real_valued_centre():
+    # Luong's local-p window [p_t - D, p_t + D] around p_t = 4.5
+    inside = band(2)(torch.tensor(0), torch.tensor(0), torch.tensor(4.5), torch.arange(10.0))
+    assert inside.nonzero()[:, 0].tolist() == [3, 4, 5, 6]
 
 
 def test_bigbird_has_window_global_and_random_blocks():
@@ -89,7 +106,6 @@ def test_predicates_broadcast_over_batch_and_heads():
         (lambda: dilated_window(2, 0), "dilation must be an integer >= 1, got 0"),
         (lambda: global_tokens(1.5), "count must be an integer >= 0, got 1.5"),
         (lambda: bigbird(16, 4, random_blocks=5), "random_blocks must be <= the number of blocks (4), got 5"),
-        (lambda: and_masks(), "and_masks needs at least one predicate"),
         (lambda: render_mask(sliding_window(1), 0), "n_queries must be an integer >= 1, got 0"),
     ],
 )

@@ -7,8 +7,16 @@ from attnbook import attention
 from attnbook.measure import count_tensor_memory
 from attnbook.local.sliding_window import _band_block_structure
 from attnbook.local import (
+    LuongAttention,
+    RollingKVCache,
+    band,
     band_block_mask,
+    causal_window,
+    decode_causal_window,
     default_block_size,
+    dilated_window,
+    render_mask,
+    sliding_window,
     sliding_window_attention,
     sliding_window_mask,
 )
@@ -19,10 +27,44 @@ def _qkv(batch=2, heads=2, seq=13, dim=4, seed=0, dtype=torch.float64, device="c
     return tuple(torch.randn(batch, heads, seq, dim, generator=generator, dtype=dtype).to(device) for _ in range(3))
 
 
+def _hand_band(seq, window, causal):
+    """The band written out by hand, independently of the package: for each query i,
+    the keys i - window .. i (causal) or i - window .. i + window."""
+    mask = torch.zeros(seq, seq, dtype=torch.bool)
+    for i in range(seq):
+        last = i if causal else i + window
+        for j in range(seq):
+            mask[i, j] = i - window <= j <= last
+    return mask
+
+
+def _hand_attention(query, key, value, allowed):
+    """For each (batch, head, query), a softmax over its allowed keys only; zero if it has none."""
+    out = torch.zeros(*query.shape[:3], value.shape[-1], dtype=query.dtype)
+    for b in range(query.shape[0]):
+        for h in range(query.shape[1]):
+            for i in range(query.shape[2]):
+                keys = allowed[b, i].nonzero()[:, 0]
+                if len(keys):
+                    scores = key[b, h, keys] @ query[b, h, i] / query.shape[-1] ** 0.5
+                    out[b, h, i] = torch.softmax(scores, 0) @ value[b, h, keys]
+    return out
+
+
 def test_mask_hand_computed():
     expected = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 0], [0, 1, 1, 1], [0, 0, 1, 1]], dtype=torch.bool)
     assert torch.equal(sliding_window_mask(4, 1), expected)
     assert torch.equal(sliding_window_mask(4, 1, causal=True), expected.tril())
+
+
+@settings(max_examples=40, deadline=None)
+@given(seq=st.integers(1, 40), window=st.integers(0, 45), causal=st.booleans())
+def test_band_equals_the_hand_loop_for_every_length_and_window(seq, window, causal):
+    expected = _hand_band(seq, window, causal)
+    assert torch.equal(sliding_window_mask(seq, window, causal), expected)
+    assert torch.equal(render_mask(band(window, causal), seq), expected)
+    named = causal_window(window) if causal else sliding_window(window)
+    assert torch.equal(render_mask(named, seq), expected)
 
 
 def test_dense_path_is_masked_attention():
@@ -53,13 +95,27 @@ def test_window_zero_returns_the_values():
     padded=st.booleans(),
     seed=st.integers(0, 2**16),
 )
-def test_blocked_equals_dense(seq, window, block_size, causal, padded, seed):
+def test_dense_blocked_and_flex_agree_for_every_length_and_window(seq, window, block_size, causal, padded, seed):
     query, key, value = _qkv(seq=seq, seed=seed)
     padding = torch.rand(2, seq, generator=torch.Generator().manual_seed(seed)) > 0.3 if padded else None
     dense = sliding_window_attention(query, key, value, window, causal, padding, path="dense")
     blocked = sliding_window_attention(query, key, value, window, causal, padding, path="blocked",
                                        block_size=block_size)
+    flex = sliding_window_attention(query, key, value, window, causal, padding, path="flex")
     torch.testing.assert_close(blocked, dense)
+    torch.testing.assert_close(flex, dense)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seq=st.integers(1, 20), window=st.integers(0, 22), causal=st.booleans(), seed=st.integers(0, 2**16))
+def test_every_path_equals_the_hand_loop(seq, window, causal, seed):
+    query, key, value = _qkv(seq=seq, seed=seed)
+    padding = torch.rand(2, seq, generator=torch.Generator().manual_seed(seed)) > 0.3
+    allowed = _hand_band(seq, window, causal)[None] & padding[:, None, :]  # (batch, query, key)
+    expected = _hand_attention(query, key, value, allowed)
+    for path in ("dense", "blocked", "flex"):
+        torch.testing.assert_close(sliding_window_attention(query, key, value, window, causal, padding, path=path),
+                                   expected, msg=path)
 
 
 @pytest.mark.parametrize("causal", [False, True])
@@ -133,20 +189,12 @@ def test_blocked_memory_grows_linearly_with_length():
     assert 1.8 < large / small < 2.2  # dense scores would grow 4x
 
 
-def _band(window, causal):
-    def band(batch, head, query_index, key_index):
-        offset = query_index - key_index
-        return ((offset >= 0) & (offset <= window)) if causal else (offset.abs() <= window)
-
-    return band
-
-
 @pytest.mark.parametrize(("seq", "window"), [(1, 0), (128, 0), (129, 128), (300, 9), (640, 127), (1000, 200)])
 @pytest.mark.parametrize("causal", [False, True])
 def test_band_block_mask_equals_create_block_mask(seq, window, causal):
     from torch.nn.attention.flex_attention import create_block_mask
 
-    expected = create_block_mask(_band(window, causal), None, None, seq, seq, device="cpu")
+    expected = create_block_mask(band(window, causal), None, None, seq, seq, device="cpu")
     built = band_block_mask(seq, window, causal)
     assert built.seq_lengths == expected.seq_lengths and built.BLOCK_SIZE == expected.BLOCK_SIZE
     for name in ("kv_num_blocks", "kv_indices", "full_kv_num_blocks", "full_kv_indices",
@@ -162,7 +210,7 @@ def test_band_block_mask_memory_is_far_below_seq_squared():
     from torch.nn.attention.flex_attention import create_block_mask
 
     small = 1024  # create_block_mask materialises seq x seq tensors (at least one byte a pair)
-    dense = count_tensor_memory(lambda: create_block_mask(_band(64, False), None, None, small, small, device="cpu"))
+    dense = count_tensor_memory(lambda: create_block_mask(band(64), None, None, small, small, device="cpu"))
     assert dense.bytes >= small**2
 
 
@@ -171,7 +219,7 @@ def test_band_block_mask_memory_is_far_below_seq_squared():
     [
         ({"seq_len": 0}, ValueError, "seq_len must be an integer >= 1, got 0"),
         ({"seq_len": 8.0}, ValueError, "seq_len must be an integer >= 1, got 8.0"),
-        ({"window": -2}, ValueError, "window must be >= 0, got -2"),
+        ({"window": -2}, ValueError, "window must be an integer >= 0, got -2"),
     ],
 )
 def test_band_block_mask_bad_input_is_named(kwargs, error, words):
@@ -197,8 +245,8 @@ def test_default_block_size():
 @pytest.mark.parametrize(
     ("kwargs", "error", "words"),
     [
-        ({"window": -1}, ValueError, "window must be >= 0, got -1"),
-        ({"window": 1.5}, TypeError, "window must be an integer, got float"),
+        ({"window": -1}, ValueError, "window must be an integer >= 0, got -1"),
+        ({"window": 1.5}, TypeError, "window must be an integer >= 0, got 1.5 of type float"),
         ({"path": "sparse"}, ValueError, "path must be one of ('auto', 'dense', 'blocked', 'flex'), got 'sparse'"),
         ({"key": torch.zeros(2, 2, 12, 4)}, ValueError, "must share (batch, heads, seq) in self-attention"),
         ({"query": torch.zeros(2, 13, 4)}, ValueError, "query must have at least 4 dimensions"),
@@ -215,3 +263,40 @@ def test_bad_input_is_named(kwargs, error, words):
     with pytest.raises(error) as info:
         sliding_window_attention(**arguments)
     assert words in str(info.value)
+
+
+def _entry_points(window):
+    """Every function of the package that takes a sliding window, called with ``window``."""
+    query, key, value = _qkv(batch=1, heads=1, seq=6, dtype=torch.float32)
+    return {
+        "band": lambda: band(window),
+        "band, causal": lambda: band(window, causal=True),
+        "sliding_window": lambda: sliding_window(window),
+        "causal_window": lambda: causal_window(window),
+        "dilated_window": lambda: dilated_window(window, 2),
+        "sliding_window_mask": lambda: sliding_window_mask(6, window),
+        "default_block_size": lambda: default_block_size(window),
+        "band_block_mask": lambda: band_block_mask(6, window),
+        **{f"sliding_window_attention, {path}": (lambda path=path: sliding_window_attention(
+            query, key, value, window, path=path)) for path in ("auto", "dense", "blocked", "flex")},
+        "RollingKVCache": lambda: RollingKVCache(window, 1, 1, 4),
+        "decode_causal_window": lambda: decode_causal_window(query, key, value, window),
+        "LuongAttention": lambda: LuongAttention(4, mode="local-m", window=window),
+    }
+
+
+@pytest.mark.parametrize(
+    ("window", "error", "words"),
+    [
+        (1.5, TypeError, "must be an integer >= 0, got 1.5 of type float"),
+        (True, TypeError, "must be an integer >= 0, got True of type bool"),
+        (-1, ValueError, "must be an integer >= 0, got -1"),
+    ],
+)
+def test_every_entry_point_rejects_a_bad_window_alike(window, error, words):
+    for name, call in _entry_points(window).items():
+        with pytest.raises(error) as info:
+            call()
+        assert type(info.value) is error, name
+        prefix = "window (D) of local-m" if name == "LuongAttention" else "window"
+        assert str(info.value) == f"{prefix} {words}", name

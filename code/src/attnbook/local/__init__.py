@@ -1,7 +1,8 @@
 """Chapter 3, global vs local attention: which positions a query may see.
 
-Mask predicates (sliding window, causal window, dilated, global tokens, BigBird),
-sliding-window attention by three paths (dense, blocked, FlexAttention), the rolling
+Mask predicates (the band, from which the sliding and causal windows derive, dilated,
+global tokens, BigBird), sliding-window attention by three paths (dense, blocked,
+FlexAttention) that all evaluate the one band predicate, the rolling
 KV cache and Luong et al.'s global, local-m and local-p attention.
 """
 
@@ -16,6 +17,9 @@ from .sliding_window import (
 )
 from .masks import (
     MaskPredicate,
+    check_window,
+    band_offsets,
+    band,
     sliding_window,
     causal_window,
     dilated_window,
@@ -30,6 +34,9 @@ from .luong import LUONG_SCORES, LUONG_MODES, LuongOutput, LuongAttention
 
 __all__ = [
     "MaskPredicate",
+    "check_window",
+    "band_offsets",
+    "band",
     "sliding_window",
     "causal_window",
     "dilated_window",

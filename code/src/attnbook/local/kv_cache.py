@@ -19,6 +19,7 @@ import torch
 
 from .._checks import check_int, check_tensor
 from ..core.softmax import masked_softmax
+from .masks import check_window
 
 __all__ = ["RollingKVCache", "decode_causal_window"]
 
@@ -38,7 +39,7 @@ class RollingKVCache:
 
     def __init__(self, window: int, batch: int, heads: int, key_dim: int, value_dim: int | None = None,
                  device: torch.device | str | None = None, dtype: torch.dtype = torch.float32) -> None:
-        self.window = check_int("window", window, 0)
+        self.window = check_window(window)
         for name, value in (("batch", batch), ("heads", heads), ("key_dim", key_dim)):
             check_int(name, value, 1)
         value_dim = key_dim if value_dim is None else check_int("value_dim", value_dim, 1)

@@ -32,6 +32,7 @@ from torch import nn
 from .._checks import check_int, check_tensor
 from ..core.scoring import AdditiveScore, GeneralScore, dot_score
 from ..core.softmax import masked_softmax
+from .masks import band, check_window
 
 __all__ = ["LUONG_SCORES", "LUONG_MODES", "LuongOutput", "LuongAttention"]
 
@@ -77,9 +78,7 @@ class LuongAttention(nn.Module):
             if window is not None:
                 raise ValueError(f"window must be None for global attention, got {window!r}")
         else:
-            smallest = 1 if mode == "local-p" else 0
-            if isinstance(window, bool) or not isinstance(window, int) or window < smallest:
-                raise ValueError(f"window (D) must be an integer >= {smallest} for {mode}, got {window!r}")
+            check_window(window, 1 if mode == "local-p" else 0, name=f"window (D) of {mode}")
         self.score_name, self.mode, self.window = score, mode, window
         if score == "general":
             self.score = GeneralScore(hidden_size)
@@ -134,12 +133,14 @@ class LuongAttention(nn.Module):
         else:
             hidden = torch.tanh(self.position_proj(query))
             position = lengths * torch.sigmoid(self.position_vector(hidden)[:, 0])
-        offsets = torch.arange(source, device=keys.device, dtype=keys.dtype)[None, :] - position[:, None]
-        in_window = valid & (offsets.abs() <= self.window)
+        sources = torch.arange(source, device=keys.device, dtype=keys.dtype)[None, :]
+        zero = torch.zeros((), dtype=torch.long, device=keys.device)  # batch and head, which the band does not use
+        # the band [p_t - D, p_t + D] around the real-valued centre p_t
+        in_window = valid & band(self.window)(zero, zero, position[:, None], sources)
         weights = masked_softmax(scores, in_window)
         if self.mode == "local-p":
             sigma = self.window / 2
-            weights = weights * torch.exp(-offsets**2 / (2 * sigma**2))
+            weights = weights * torch.exp(-(sources - position[:, None]) ** 2 / (2 * sigma**2))
         return LuongOutput(torch.einsum("bs,bsh->bh", weights, keys), weights, position)
 
     def _scores(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:

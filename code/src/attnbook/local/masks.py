@@ -5,12 +5,15 @@ A predicate is a function ``(batch, head, q_idx, kv_idx) -> bool tensor`` that
 says whether query ``q_idx`` may attend to key ``kv_idx`` (True = attend, as in
 ``torch.nn.functional.scaled_dot_product_attention``). It uses only tensor
 operations on its index arguments, so the same predicate can be rendered as a
-dense matrix (:func:`render_mask`, for plots and for SDPA), or handed to
-``torch.nn.attention.flex_attention.create_block_mask`` on a GPU. Combine
-predicates with :func:`and_masks` and :func:`or_masks`.
+dense matrix (:func:`render_mask`, for plots and for SDPA), evaluated on any
+broadcastable index grid, or handed to ``flex_attention``'s ``create_block_mask``.
+Predicates combine with FlexAttention's own ``and_masks`` and ``or_masks``,
+re-exported here.
 
 Patterns:
 
+* :func:`band`: the one definition of the sliding window, from which the
+  package's dense, blocked and FlexAttention paths all derive;
 * :func:`sliding_window`: ``|q - k| <= w`` (w is the half-width; Longformer's
   ``w`` is the whole window, ``2 w + 1`` here; Beltagy et al., 2020,
   https://arxiv.org/abs/2004.05150);
@@ -30,45 +33,96 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
+from torch.nn.attention.flex_attention import and_masks, create_mask, or_masks
 
 from .._checks import check_int
 
-__all__ = ["MaskPredicate", "sliding_window", "causal_window", "dilated_window", "global_tokens", "bigbird",
-           "and_masks", "or_masks", "render_mask"]
+__all__ = ["MaskPredicate", "check_window", "band_offsets", "band", "sliding_window", "causal_window",
+           "dilated_window", "global_tokens", "bigbird", "and_masks", "or_masks", "render_mask"]
 
 MaskPredicate = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def sliding_window(window: int) -> MaskPredicate:
-    """Query q sees key k when ``|q - k| <= window`` (``2 window + 1`` keys at most)."""
-    check_int("window", window, 0)
+def check_window(window: object, minimum: int = 0, name: str = "window") -> int:
+    """Return ``window`` if it is an integer (not a bool) >= ``minimum``.
 
-    def predicate(batch, head, q_idx, kv_idx):
-        return (q_idx - kv_idx).abs() <= window
+    Every function of the package that takes a window checks it here, so a bad
+    window raises the same error wherever it is passed.
+
+    Args:
+        window: the value to check.
+        minimum: the smallest window allowed.
+        name: the argument's name in the message.
+
+    Raises:
+        TypeError: ``window`` is not an ``int`` (a float such as 1.5, a bool, a tensor).
+        ValueError: ``window`` is an ``int`` below ``minimum``.
+    """
+    allowed = f"{name} must be an integer >= {minimum}"
+    if isinstance(window, bool) or not isinstance(window, int):
+        raise TypeError(f"{allowed}, got {window!r} of type {type(window).__name__}")
+    if window < minimum:
+        raise ValueError(f"{allowed}, got {window!r}")
+    return window
+
+
+def band_offsets(window: int, causal: bool = False) -> tuple[int, int]:
+    """The offsets ``q - k`` the band allows, ``(lowest, highest)``.
+
+    Args:
+        window: how far a query looks each way (only back when causal), >= 0.
+        causal: see only the past and the present.
+
+    Returns:
+        ``(-window, window)``, or ``(0, window)`` when causal.
+    """
+    check_window(window)
+    return (0 if causal else -window), window
+
+
+def band(window: int, causal: bool = False) -> MaskPredicate:
+    """The sliding window: query q sees key k when ``|q - k| <= window``, or when
+    ``0 <= q - k <= window`` if causal.
+
+    Args:
+        window: how far a query looks each way (only back when causal), >= 0.
+        causal: see only the past and the present.
+
+    Returns:
+        A predicate on broadcastable index tensors, e.g. ``q_idx`` of shape ``(n, 1)`` and
+        ``kv_idx`` of shape ``(1, n)``; batch and head are not used. The indices may be of
+        any integer or floating dtype (a window around a real-valued centre).
+    """
+    lowest, highest = band_offsets(window, causal)
+
+    def predicate(batch: torch.Tensor, head: torch.Tensor, q_idx: torch.Tensor,
+                  kv_idx: torch.Tensor) -> torch.Tensor:
+        offset = q_idx - kv_idx
+        return (offset >= lowest) & (offset <= highest)
 
     return predicate
+
+
+def sliding_window(window: int) -> MaskPredicate:
+    """Query q sees key k when ``|q - k| <= window`` (``2 window + 1`` keys at most)."""
+    return band(window)
 
 
 def causal_window(window: int) -> MaskPredicate:
     """Query q sees key k when ``q - window <= k <= q`` (``window + 1`` keys at most)."""
-    check_int("window", window, 0)
-
-    def predicate(batch, head, q_idx, kv_idx):
-        offset = q_idx - kv_idx
-        return (offset >= 0) & (offset <= window)
-
-    return predicate
+    return band(window, causal=True)
 
 
 def dilated_window(window: int, dilation: int) -> MaskPredicate:
     """Query q sees keys ``q + i * dilation`` for ``|i| <= window``: the same number of
     keys as a plain window of half-width ``window``, spread over ``window * dilation`` positions."""
-    check_int("window", window, 0)
+    check_window(window)
     check_int("dilation", dilation, 1)
+    near = band(window * dilation)
 
-    def predicate(batch, head, q_idx, kv_idx):
-        offset = q_idx - kv_idx
-        return (offset.abs() <= window * dilation) & (offset % dilation == 0)
+    def predicate(batch: torch.Tensor, head: torch.Tensor, q_idx: torch.Tensor,
+                  kv_idx: torch.Tensor) -> torch.Tensor:
+        return near(batch, head, q_idx, kv_idx) & ((q_idx - kv_idx) % dilation == 0)
 
     return predicate
 
@@ -77,7 +131,8 @@ def global_tokens(count: int) -> MaskPredicate:
     """The first ``count`` positions attend everywhere and every query attends to them."""
     check_int("count", count, 0)
 
-    def predicate(batch, head, q_idx, kv_idx):
+    def predicate(batch: torch.Tensor, head: torch.Tensor, q_idx: torch.Tensor,
+                  kv_idx: torch.Tensor) -> torch.Tensor:
         return (q_idx < count) | (kv_idx < count)
 
     return predicate
@@ -103,7 +158,7 @@ def bigbird(seq_len: int, block_size: int, window_blocks: int = 1, global_count:
     """
     check_int("seq_len", seq_len, 1)
     check_int("block_size", block_size, 1)
-    check_int("window_blocks", window_blocks, 0)
+    near_blocks = band(check_window(window_blocks, name="window_blocks"))
     check_int("random_blocks", random_blocks, 0)
     blocks = -(-seq_len // block_size)
     if random_blocks > blocks:
@@ -113,9 +168,10 @@ def bigbird(seq_len: int, block_size: int, window_blocks: int = 1, global_count:
     chosen = torch.stack([torch.randperm(blocks, generator=generator)[:random_blocks] for _ in range(blocks)])
     is_global = global_tokens(global_count)
 
-    def predicate(batch, head, q_idx, kv_idx):
+    def predicate(batch: torch.Tensor, head: torch.Tensor, q_idx: torch.Tensor,
+                  kv_idx: torch.Tensor) -> torch.Tensor:
         q_block, kv_block = q_idx // block_size, kv_idx // block_size
-        near = (q_block - kv_block).abs() <= window_blocks
+        near = near_blocks(batch, head, q_block, kv_block)
         table = chosen.to(q_idx.device)
         drawn = (table[q_block.clamp(max=blocks - 1)] == kv_block[..., None]).any(-1)
         return near | drawn | is_global(batch, head, q_idx, kv_idx)
@@ -123,43 +179,21 @@ def bigbird(seq_len: int, block_size: int, window_blocks: int = 1, global_count:
     return predicate
 
 
-def and_masks(*predicates: MaskPredicate) -> MaskPredicate:
-    """A predicate that is True where all of ``predicates`` are."""
-    if not predicates:
-        raise ValueError("and_masks needs at least one predicate, got none")
-
-    def predicate(batch, head, q_idx, kv_idx):
-        result = predicates[0](batch, head, q_idx, kv_idx)
-        for other in predicates[1:]:
-            result = result & other(batch, head, q_idx, kv_idx)
-        return result
-
-    return predicate
-
-
-def or_masks(*predicates: MaskPredicate) -> MaskPredicate:
-    """A predicate that is True where any of ``predicates`` is."""
-    if not predicates:
-        raise ValueError("or_masks needs at least one predicate, got none")
-
-    def predicate(batch, head, q_idx, kv_idx):
-        result = predicates[0](batch, head, q_idx, kv_idx)
-        for other in predicates[1:]:
-            result = result | other(batch, head, q_idx, kv_idx)
-        return result
-
-    return predicate
-
-
 def render_mask(predicate: MaskPredicate, n_queries: int, n_keys: int | None = None,
                 device: torch.device | str | None = None) -> torch.Tensor:
-    """Evaluate ``predicate`` on every (query, key) pair: the dense ``(n_queries, n_keys)``
-    boolean mask (True = attend), with batch and head 0. O(n^2) memory: for plots,
-    references and short sequences."""
+    """Evaluate ``predicate`` on every (query, key) pair with FlexAttention's ``create_mask``.
+
+    O(n^2) memory: for plots, references and short sequences.
+
+    Args:
+        predicate: the mask predicate.
+        n_queries: number of queries, >= 1.
+        n_keys: number of keys, >= 1; ``n_queries`` by default.
+        device: where to build the mask; the CPU by default.
+
+    Returns:
+        The boolean ``(n_queries, n_keys)`` mask (True = attend), for batch and head 0.
+    """
     check_int("n_queries", n_queries, 1)
     n_keys = n_queries if n_keys is None else check_int("n_keys", n_keys, 1)
-    zero = torch.zeros((), dtype=torch.long, device=device)
-    q_idx = torch.arange(n_queries, device=device)[:, None]
-    kv_idx = torch.arange(n_keys, device=device)[None, :]
-    mask = predicate(zero, zero, q_idx, kv_idx)
-    return torch.broadcast_to(mask, (n_queries, n_keys)).to(torch.bool).clone()
+    return create_mask(predicate, None, None, n_queries, n_keys, device="cpu" if device is None else device)[0, 0]

@@ -2,21 +2,24 @@
 or i - window <= j <= i when causal, as in Longformer's local attention
 (Beltagy et al., 2020, https://arxiv.org/abs/2004.05150).
 
-Three paths that compute the same thing:
+Three paths that compute the same thing, all from the one band predicate
+:func:`attnbook.local.masks.band`:
 
-* ``"dense"``: the reference. Builds the full ``(seq, seq)`` band mask and
-  scores, O(seq^2) time and memory.
+* ``"dense"``: the reference. Evaluates the predicate on all ``(seq, seq)``
+  pairs (:func:`sliding_window_mask`) and builds the full scores, O(seq^2)
+  time and memory.
 * ``"blocked"``: pure PyTorch, any device. Queries go in blocks of
   ``block_size``; each block attends to only the ``block_size + 2 * window``
   keys around it, through ``F.scaled_dot_product_attention`` with a small
-  ``(block_size, span)`` boolean mask, so a fused kernel does the work and
+  ``(block_size, span)`` boolean mask (the predicate evaluated on the block's
+  query and key positions), so a fused kernel does the work and
   nothing of size ``seq x seq`` exists: O(seq * (block_size + 2 * window))
   time and at most that much memory. Its forward pass never synchronises the
   host with the device (no value-dependent Python branch), so it runs under
   ``torch.compile(fullgraph=True)`` without a graph break.
-* ``"flex"``: ``torch.nn.attention.flex_attention`` (compiled on CUDA) with a
-  block mask built from the band's block structure, never from a dense
-  ``seq x seq`` mask (:func:`band_block_mask`).
+* ``"flex"``: ``torch.nn.attention.flex_attention`` (compiled on CUDA) with the
+  predicate as its ``mask_mod`` and a block mask built from the band's block
+  structure, never from a dense ``seq x seq`` mask (:func:`band_block_mask`).
 
 ``"auto"`` takes ``"flex"`` on CUDA and ``"blocked"`` elsewhere.
 """
@@ -26,13 +29,13 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
 from .._checks import check_int, check_tensor
 from ..core.softmax import masked_softmax
+from .masks import MaskPredicate, band, band_offsets, check_window
 
 __all__ = [
     "SLIDING_WINDOW_PATHS",
@@ -43,14 +46,6 @@ __all__ = [
 ]
 
 SLIDING_WINDOW_PATHS = ("auto", "dense", "blocked", "flex")
-
-
-def _check_window(window: object) -> int:
-    if isinstance(window, bool) or not isinstance(window, int):
-        raise TypeError(f"window must be an integer, got {type(window).__name__}")
-    if window < 0:
-        raise ValueError(f"window must be >= 0, got {window}")
-    return window
 
 
 def sliding_window_mask(seq_len: int, window: int, causal: bool = False,
@@ -66,17 +61,15 @@ def sliding_window_mask(seq_len: int, window: int, causal: bool = False,
     Returns:
         A boolean ``(seq_len, seq_len)`` tensor.
     """
-    window = _check_window(window)
+    predicate = band(window, causal)
     positions = torch.arange(seq_len, device=device)
-    offset = positions[:, None] - positions[None, :]  # i - j
-    if causal:
-        return (offset >= 0) & (offset <= window)
-    return offset.abs() <= window
+    zero = positions.new_zeros(())  # batch and head, which the band does not use
+    return predicate(zero, zero, positions[:, None], positions[None, :])
 
 
 def default_block_size(window: int) -> int:
     """Block size of the blocked path: the window, kept between 16 and 512."""
-    return min(max(_check_window(window), 16), 512)
+    return min(max(check_window(window), 16), 512)
 
 
 def _check_inputs(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
@@ -118,10 +111,10 @@ def _blocked(query, key, value, window, causal, key_padding_mask, block_size):
     batch, heads, seq_len, dim = query.shape
     n_blocks = -(-seq_len // block_size)
     query_pad = n_blocks * block_size - seq_len
-    left = window
+    lowest, left = band_offsets(window, causal)  # query i sees keys i - left .. i - lowest
     # Keys one block of queries can see, rounded up to a multiple of 8 so that the
     # fused kernels' alignment rules for the mask hold; the extra keys are masked.
-    span = _round_up(block_size + window + (0 if causal else window), 8)
+    span = _round_up(block_size + left - lowest, 8)
     right = span - block_size - left
 
     def to_blocks(tensor: torch.Tensor, width: int, pad_left: int, pad_right: int) -> torch.Tensor:
@@ -138,8 +131,8 @@ def _blocked(query, key, value, window, causal, key_padding_mask, block_size):
     starts = torch.arange(n_blocks, device=query.device)[:, None, None] * block_size
     query_pos = starts + torch.arange(block_size, device=query.device)[None, :, None]
     key_pos = starts + torch.arange(span, device=query.device)[None, None, :] - left
-    offset = query_pos - key_pos
-    visible = (offset >= 0) & (offset <= window) if causal else offset.abs() <= window
+    zero = starts.new_zeros(())  # batch and head, which the band does not use
+    visible = band(window, causal)(zero, zero, query_pos, key_pos)
     visible = visible & (key_pos >= 0) & (key_pos < seq_len)  # (blocks, block, span)
     # Padding queries past the end see every key, so that no row of the fused
     # kernel is fully masked (their outputs are cut off below).
@@ -177,10 +170,10 @@ def _band_blocks(seq_len: int, window: int, causal: bool, block: int, device: to
     last = torch.clamp(first + block, max=seq_len) - 1
     low = first[:, None] - last[None, :]  # smallest i - j in each tile
     high = last[:, None] - first[None, :]  # largest i - j
-    band_low = 0 if causal else -window
-    some = (low <= window) & (high >= band_low)
+    band_low, band_high = band_offsets(window, causal)
+    some = (low <= band_high) & (high >= band_low)
     whole = (last - first + 1) == block
-    full = (low >= band_low) & (high <= window) & whole[:, None] & whole[None, :]
+    full = (low >= band_low) & (high <= band_high) & whole[:, None] & whole[None, :]
     return some & ~full, full
 
 
@@ -199,7 +192,7 @@ def _band_block_structure(seq_len: int, window: int, causal: bool, device: str):
 
 
 def band_block_mask(seq_len: int, window: int, causal: bool = False,
-                    device: torch.device | str = "cpu", mask_mod: Callable | None = None):
+                    device: torch.device | str = "cpu", mask_mod: MaskPredicate | None = None):
     """FlexAttention's ``BlockMask`` for the band, built from its block structure.
 
     ``create_block_mask`` evaluates the predicate on all ``seq x seq`` pairs,
@@ -214,36 +207,26 @@ def band_block_mask(seq_len: int, window: int, causal: bool = False,
         causal: see only the past and the present.
         device: where the block tensors live.
         mask_mod: the element-wise predicate FlexAttention applies inside the
-            tiles; the band's own by default. A finer predicate (the band and a
-            padding mask) may be given: every tile then counts as partial, so the
-            predicate is evaluated in all of them.
+            tiles; the band's own (:func:`attnbook.local.masks.band`) by default.
+            A finer predicate (the band and a padding mask) may be given: every
+            tile then counts as partial, so the predicate is evaluated in all of them.
 
     Returns:
         A ``torch.nn.attention.flex_attention.BlockMask`` of shape ``(1, 1, seq_len, seq_len)``.
     """
     from torch.nn.attention.flex_attention import BlockMask
 
-    window = _check_window(window)
+    window = check_window(window)
     check_int("seq_len", seq_len, 1)
     (partial_count, partial_index, full_count, full_index,
      touched_count, touched_index) = _band_block_structure(seq_len, window, causal, str(torch.device(device)))
     if mask_mod is None:
         return BlockMask.from_kv_blocks(partial_count, partial_index, full_count, full_index,
-                                        BLOCK_SIZE=FLEX_BLOCK_SIZE, mask_mod=_band_predicate(window, causal),
+                                        BLOCK_SIZE=FLEX_BLOCK_SIZE, mask_mod=band(window, causal),
                                         seq_lengths=(seq_len, seq_len))
     # Every touched tile counts as partial, so the finer predicate is applied in all of them.
     return BlockMask.from_kv_blocks(touched_count, touched_index, BLOCK_SIZE=FLEX_BLOCK_SIZE, mask_mod=mask_mod,
                                     seq_lengths=(seq_len, seq_len))
-
-
-def _band_predicate(window: int, causal: bool) -> Callable:
-    def band(batch, head, query_index, key_index):
-        offset = query_index - key_index
-        if causal:
-            return (offset >= 0) & (offset <= window)
-        return offset.abs() <= window
-
-    return band
 
 
 @functools.lru_cache(maxsize=1)
@@ -260,10 +243,10 @@ def _flex(query, key, value, window, causal, key_padding_mask):
     if key_padding_mask is None:
         block_mask = band_block_mask(seq_len, window, causal, query.device)
     else:
-        band = _band_predicate(window, causal)
+        in_band = band(window, causal)
 
         def band_and_real_key(batch, head, query_index, key_index):
-            return band(batch, head, query_index, key_index) & key_padding_mask[batch, key_index]
+            return in_band(batch, head, query_index, key_index) & key_padding_mask[batch, key_index]
 
         block_mask = band_block_mask(seq_len, window, causal, query.device, mask_mod=band_and_real_key)
     if query.is_cuda:
@@ -274,8 +257,8 @@ def _flex(query, key, value, window, causal, key_padding_mask):
             context = flex_attention(query, key, value, block_mask=block_mask)
     if key_padding_mask is not None:
         # A query whose window holds no real key gets a zero context, as on the other paths.
-        width, right_pad = (window + 1, 0) if causal else (2 * window + 1, window)
-        in_window = F.pad(key_padding_mask, (window, right_pad), value=False).unfold(1, width, 1)
+        lowest, highest = band_offsets(window, causal)  # query i sees keys i - highest .. i - lowest
+        in_window = F.pad(key_padding_mask, (highest, -lowest), value=False).unfold(1, highest - lowest + 1, 1)
         has_key = in_window.any(-1)  # (batch, seq)
         context = context * has_key[:, None, :, None]
     return context
@@ -308,7 +291,7 @@ def sliding_window_attention(
     Returns:
         The context, ``(batch, heads, seq, dim_v)``.
     """
-    window = _check_window(window)
+    window = check_window(window)
     if path not in SLIDING_WINDOW_PATHS:
         raise ValueError(f"path must be one of {SLIDING_WINDOW_PATHS}, got {path!r}")
     _check_inputs(query, key, value, key_padding_mask)
