@@ -14,7 +14,7 @@ export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 export PYTHONHASHSEED := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: book test execute install lab chromium clean
+.PHONY: book test test-unit test-integration test-notebooks execute install lab chromium clean
 
 # The browser tests drive Debian's Chromium; install it through apt when it is missing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -50,6 +50,20 @@ book: $(STAMP)
 
 test: $(STAMP) chromium
 	$(PY) -m pytest
+
+# One tier each (markers given in tests/conftest.py); `make test` is all three.
+# test-unit collects no notebook, so nbval runs nothing: under a minute on two cores.
+# PYTEST_ARGS passes more options, e.g. `make test-unit PYTEST_ARGS="-x --durations=10"`.
+PYTEST_ARGS ?=
+
+test-unit: $(STAMP)
+	$(PY) -m pytest -m unit $(PYTEST_ARGS) tests
+
+test-integration: $(STAMP) chromium
+	$(PY) -m pytest -m integration $(PYTEST_ARGS) tests
+
+test-notebooks: $(STAMP)
+	$(PY) -m pytest -m notebooks $(PYTEST_ARGS) chapters
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \

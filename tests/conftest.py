@@ -1,5 +1,27 @@
-"""Shared test settings: a headless matplotlib backend, devices, and the built book."""
+"""Shared test settings: a headless matplotlib backend, devices, the built book, test tiers
+and the Hypothesis profiles.
 
+Tiers (``pytest -m unit``, ``-m integration``, ``-m notebooks``; ``make test-unit`` and
+friends): every collected test gets exactly one, here, from where it lives.
+
+* ``notebooks``: the chapters' cells under nbval.
+* ``integration``: tests that start other processes (the book build, Chromium, benchmark
+  scripts, pytest itself, pip), run the experiment scripts, or measure the machine:
+  the files in :data:`INTEGRATION_FILES`, every ``test_*_experiment.py``, every test that
+  uses the ``book_build`` fixture, and single tests marked ``@pytest.mark.integration``
+  in a file that is otherwise ``unit``.
+* ``unit``: everything else: in-process checks of the package and of the committed
+  notebooks' JSON, together well under a minute on two cores.
+
+Hypothesis runs under the ``ci`` profile unless ``HYPOTHESIS_PROFILE`` names another:
+``ci`` is derandomized (the same examples on every run, no example database), so a
+failure in CI reproduces; ``HYPOTHESIS_PROFILE=dev`` searches at random and keeps the
+database. A test's own ``@settings(...)`` inherits the profile loaded here, at import
+time, for every setting it does not name.
+"""
+
+import fnmatch
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,9 +32,44 @@ matplotlib.use("Agg")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+settings.register_profile("ci", derandomize=True, deadline=None, database=None, print_blob=True)
+settings.register_profile("dev", derandomize=False, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+TIERS = ("unit", "integration", "notebooks")
+INTEGRATION_FILES = (
+    "test_benchmarks.py",           # runs the benchmark scripts in subprocesses
+    "test_book_build.py",           # builds the book with jupyter-book
+    "test_browser.py",              # the built book in Chromium
+    "test_ipywidgets_versions.py",  # pip-installs ipywidgets 7 and displays in a subprocess
+    "test_warnings_policy.py",      # runs pytest in subprocesses
+    "test_*_experiment.py",         # smoke tests of experiments/*.py
+)
+# Every tier's test ids, recorded before `-m` deselects any: tests/test_tiers.py reads them.
+TIER_MARKS = pytest.StashKey[dict]()
+
+
+def tier_of(path: Path, fixtures=()) -> str:
+    """The tier of a test without a tier mark of its own, in file ``path``, using ``fixtures``."""
+    if path.suffix == ".ipynb":
+        return "notebooks"
+    if "book_build" in fixtures or any(fnmatch.fnmatch(path.name, pattern) for pattern in INTEGRATION_FILES):
+        return "integration"
+    return "unit"
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by the tiers given here
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if not any(item.get_closest_marker(name) for name in TIERS):
+            item.add_marker(tier_of(item.path, getattr(item, "fixturenames", ())))
+    config.stash[TIER_MARKS] = {item.nodeid: [mark.name for mark in item.iter_markers() if mark.name in TIERS]
+                                for item in items}
 
 
 @pytest.fixture(params=DEVICES)

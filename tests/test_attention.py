@@ -1,10 +1,8 @@
-import math
-
 import pytest
 import torch
 import torch.nn.functional as F
 
-from attnbook import attention, make_score
+from attnbook import attention, dot_score, make_score, scaled_dot_score
 
 
 def test_hand_computed_context():
@@ -96,8 +94,15 @@ def test_bad_input_is_named(kwargs, error, words):
 
 
 def test_scaled_scores_keep_unit_variance():
+    # 4000 independent (query, key) pairs with unit-variance entries, one score each: q . k has
+    # variance dim, which scaled_dot_score divides back to 1 whatever dim is.
     generator = torch.Generator().manual_seed(0)
+    dot_variances = {}
     for dim in (4, 64, 512):
-        query, key = torch.randn(4000, dim, generator=generator), torch.randn(4000, dim, generator=generator)
-        scaled = (query * key).sum(-1) / math.sqrt(dim)
-        assert abs(scaled.var().item() - 1) < 0.1
+        query, key = (torch.randn(4000, 1, dim, generator=generator) for _ in range(2))
+        scaled, dot = scaled_dot_score(query, key), dot_score(query, key)
+        assert scaled.shape == dot.shape == (4000, 1, 1)
+        assert abs(scaled.var().item() - 1) < 0.1, dim
+        dot_variances[dim] = dot.var().item()
+        assert abs(dot_variances[dim] / dim - 1) < 0.1, dim
+    assert dot_variances[4] < dot_variances[64] < dot_variances[512]

@@ -1,3 +1,4 @@
+import time
 import warnings
 
 import pytest
@@ -85,8 +86,14 @@ def test_cuda_reads_the_allocator_also_for_flex_attention():
     assert reading.bytes and reading.bytes > 0
 
 
-def test_median_time_is_positive():
-    assert median_time(lambda: torch.ones(10).sum(), repeats=3) > 0
+def test_median_time_is_the_median_of_the_runs_after_the_warmup():
+    # Two 50 ms warm-up calls, then calls that sleep 1, 5, 1 ms: the median of the three timed
+    # runs is about 1 ms (a sleep never ends early); their mean (2.3 ms) is not, nor is the
+    # median with the warm-up timed (5 ms).
+    sleeps = iter([0.05, 0.05, 0.001, 0.005, 0.001])
+    seconds = median_time(lambda: time.sleep(next(sleeps)), repeats=3, warmup=2)
+    assert next(sleeps, "all used") == "all used"  # and no call more (StopIteration)
+    assert 0.001 <= seconds < 0.002
 
 
 @pytest.mark.parametrize(

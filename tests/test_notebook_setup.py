@@ -47,11 +47,19 @@ def test_bad_thread_setting_is_named(monkeypatch, setting):
         setup_notebook()
 
 
+@pytest.mark.integration  # another process, and the machine's own load
 @pytest.mark.skipif(not Path("/proc/stat").exists(), reason="busy_cores reads Linux's /proc/stat")
 def test_busy_cores_sees_a_process_spinning():
-    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    # The child says when its loop starts, so that the window holds no interpreter start-up
+    # (on a loaded machine, mostly waiting for the disk, which is not busy time).
+    hog = subprocess.Popen([sys.executable, "-c", "print('spinning', flush=True)\nwhile True: pass"],
+                           stdout=subprocess.PIPE, text=True)
     try:
-        assert busy_cores(0.5) >= 0.6
+        assert hog.stdout.readline() == "spinning\n", "the spinning child did not start"
+        busy = busy_cores(1.0)
+        assert hog.poll() is None, "the child stopped spinning during the measurement"
+        assert busy >= 0.6
     finally:
         hog.kill()
         hog.wait()
+        hog.stdout.close()

@@ -216,11 +216,34 @@ def test_principle_diagram_column_labels_do_not_overlap():
             assert not first.overlaps(second)
 
 
-@pytest.mark.parametrize("draw", [draw_principle_diagram, draw_encoder_decoder_diagram])
+# The squeeze-and-excitation chain of the channel-attention chapter: five boxes, the most it draws.
+SE_PIPELINE = [[("F\n(C, H, W)", "value"), ("avg pool\n(C)", "score"), ("FC C→C/r\nReLU (C/r)", "key"),
+                ("FC C/r→C\nσ (C)", "key"), ("F ⊗ s\n(C, H, W)", "context")]]
+BRANCHES = [[("x", "value"), ("pool", "score")], [("x", "value"), ("conv", "key"), ("BN", "score")]]
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [draw_principle_diagram, draw_encoder_decoder_diagram, lambda: draw_pipeline(SE_PIPELINE, title="SE"),
+     lambda: draw_pipeline(BRANCHES, merge="sum, sigmoid"), lambda: draw_pipeline([[("x", "value")] * 8])],
+    ids=["principle", "encoder_decoder", "pipeline", "pipeline_merge", "pipeline_eight_boxes"],
+)
 def test_diagrams_fit_the_text_column(draw):
     figure = draw().figure
     assert figure.get_size_inches()[0] <= ab.book.TEXT_WIDTH_INCHES
     assert min(t.get_fontsize() for t in figure.axes[0].texts) >= ab.book.MIN_FONT_POINTS
+
+
+def test_pipeline_text_stays_inside_its_box():
+    ax = draw_pipeline(SE_PIPELINE, title="SE")
+    ax.figure.canvas.draw()
+    renderer = ax.figure.canvas.get_renderer()
+    boxes = [patch.get_window_extent(renderer) for patch in ax.patches if isinstance(patch, FancyBboxPatch)]
+    assert len(boxes) == len(ax.texts) == 5
+    for text, box in zip(ax.texts, boxes):
+        extent = text.get_window_extent(renderer)
+        assert box.x0 < extent.x0 and extent.x1 < box.x1 and box.y0 < extent.y0 and extent.y1 < box.y1, \
+            text.get_text()
 
 
 def test_pipeline_draws_every_box_and_the_merge():

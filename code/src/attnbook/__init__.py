@@ -21,6 +21,7 @@ the code lives. ``code/README.md`` draws the map.
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from . import book, channel, core, data, hard, local, measure, models
+from ._checks import checks_enabled, set_checks
 from .book import get_device, plot_attention, setup_notebook, slider
 from .core import (
     SCORE_NAMES,
@@ -89,6 +90,9 @@ __all__ = [
     "scaled_dot_score",
     "sinusoidal_positional_encoding",
     "split_heads",
+    # the debug switch of the checks that read a tensor's values
+    "checks_enabled",
+    "set_checks",
     # what every chapter calls
     "count_parameters",
     "get_device",

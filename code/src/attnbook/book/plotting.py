@@ -18,7 +18,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
 from matplotlib.path import Path
 
 from .._checks import check_int
-from .style import MIN_FONT_POINTS
+from .style import MIN_FONT_POINTS, TEXT_WIDTH_INCHES
 
 __all__ = [
     "ROLE_COLORS",
@@ -308,9 +308,13 @@ def draw_pipeline(rows: Sequence[Sequence[tuple[str, str]]], ax: Axes | None = N
         rows: each row is a chain of ``(text, role)`` boxes, drawn left to right; ``role``
             is a key of :data:`ROLE_COLORS`. Several rows are drawn one above the other
             (parallel branches).
-        ax: axes to draw on; a new figure when None.
+        ax: axes to draw on; a new figure when None, at most the text column wide
+            (:data:`TEXT_WIDTH_INCHES`).
         title: axes title.
         merge: when given, the last boxes of all rows feed one final box with this text.
+
+    Box text is :data:`MIN_FONT_POINTS` high, the smallest the book
+    allows.
 
     Returns:
         The axes drawn on.
@@ -323,13 +327,16 @@ def draw_pipeline(rows: Sequence[Sequence[tuple[str, str]]], ax: Axes | None = N
                 raise ValueError(f"role must be one of {tuple(ROLE_COLORS)}, got {role!r}")
     columns = max(len(row) for row in rows) + (1 if merge else 0)
     step, height = 2.1, 1.3
-    ax = _new_diagram_axes(ax, (2.0 * columns, 1.1 * len(rows) + 0.6), (step * columns, height * len(rows) + 0.4))
+    limits = (step * columns, height * len(rows) + 0.4)
+    # two inches per box, fewer when that would be wider than the text column
+    inches = min(2.0 / step, TEXT_WIDTH_INCHES / limits[0])
+    ax = _new_diagram_axes(ax, (inches * limits[0], inches * limits[1] + (0.3 if title else 0.1)), limits)
     centre_y = (height * len(rows) + 0.4) / 2
     for index, row in enumerate(rows):
         y = height * (len(rows) - index) - height / 2 + 0.2
         for column, (text, role) in enumerate(row):
             x = step * column + step / 2
-            _box(ax, (x, y), text, ROLE_COLORS[role], width=1.75, height=0.9, fontsize=8)
+            _box(ax, (x, y), text, ROLE_COLORS[role], width=1.75, height=0.9, fontsize=MIN_FONT_POINTS)
             if column:
                 _arrow(ax, (x - step + 0.88, y), (x - 0.88, y))
         if merge:
@@ -337,7 +344,7 @@ def draw_pipeline(rows: Sequence[Sequence[tuple[str, str]]], ax: Axes | None = N
             _arrow(ax, (last_x + 0.88, y), (step * (columns - 1) + step / 2 - 0.88, centre_y))
     if merge:
         _box(ax, (step * (columns - 1) + step / 2, centre_y), merge, ROLE_COLORS["context"], width=1.75,
-             height=0.9, fontsize=8)
+             height=0.9, fontsize=MIN_FONT_POINTS)
     if title:
         ax.set_title(title, fontsize=10)
     return ax

@@ -3,14 +3,15 @@
 ``softmax(scores / temperature)`` over the positions a boolean mask allows
 (True = attend, as in ``torch.nn.functional.scaled_dot_product_attention``).
 A row with no allowed position gets all-zero weights, never NaN, so its
-context vector is the zero vector.
+context vector is the zero vector. No step reads the scores' values on the host,
+so it never synchronises with the device and compiles into one graph.
 """
 
 from __future__ import annotations
 
 import torch
 
-from .._checks import check_mask, check_positive, check_tensor
+from .._checks import check_mask, check_positive, check_tensor, checks_enabled
 
 __all__ = ["masked_softmax"]
 
@@ -35,12 +36,16 @@ def masked_softmax(
 
     Raises:
         TypeError: if ``scores`` is not a floating tensor or ``mask`` not boolean.
-        ValueError: if ``scores`` holds NaN or inf, ``temperature`` is not > 0,
-            or ``mask`` does not broadcast to ``scores``.
+        ValueError: if ``temperature`` is not > 0 or ``mask`` does not broadcast to
+            ``scores``; and if ``scores`` holds NaN or inf, a value check that runs
+            only where :func:`attnbook.checks_enabled` (by default on CPU tensors,
+            not on accelerators, never under ``torch.compile``; see
+            :class:`attnbook.set_checks`). Unchecked, a NaN or inf score gives NaN
+            weights in its row.
     """
     check_tensor("scores", scores, min_ndim=1)
     temperature = check_positive("temperature", temperature)
-    if not bool(torch.isfinite(scores).all()):
+    if checks_enabled(scores.device) and not bool(torch.isfinite(scores).all()):
         raise ValueError(
             "scores must be finite (no NaN or inf); to exclude positions pass mask= "
             "with False there instead of -inf scores"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .._checks import check_int, check_tensor
+from .._checks import check_int, check_tensor, checks_enabled
 
 __all__ = ["crop_theta", "crop"]
 
@@ -46,6 +46,13 @@ def crop(images: torch.Tensor, centres: torch.Tensor, extents: torch.Tensor,
 
     Returns:
         ``(batch, channels, out_height, out_width)``; outside the image reads as zero.
+
+    Raises:
+        TypeError: if a tensor is not floating-point.
+        ValueError: if a shape or ``size`` is not as above; and if an extent is not
+            > 0, a value check that runs only where :func:`attnbook.checks_enabled`
+            (by default on CPU tensors, not on accelerators, never under
+            ``torch.compile``; see :class:`attnbook.set_checks`).
     """
     check_tensor("images", images, min_ndim=4)
     check_tensor("centres", centres, min_ndim=2)
@@ -56,7 +63,7 @@ def crop(images: torch.Tensor, centres: torch.Tensor, extents: torch.Tensor,
     for name, value in (("centres", centres), ("extents", extents)):
         if tuple(value.shape) != (batch, 2):
             raise ValueError(f"{name} must have shape (batch, 2) = {(batch, 2)}, got {tuple(value.shape)}")
-    if not bool((extents > 0).all()):
+    if checks_enabled(extents.device) and not bool((extents > 0).all()):
         raise ValueError(f"extents must be > 0, got a smallest value of {extents.min().item():.4g}")
     out_height, out_width = (size, size) if isinstance(size, int) and not isinstance(size, bool) else \
         (size if isinstance(size, tuple) and len(size) == 2 else (None, None))

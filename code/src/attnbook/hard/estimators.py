@@ -57,19 +57,36 @@ def gumbel_softmax(logits: torch.Tensor, temperature: float = 1.0, hard: bool = 
 class MovingAverageBaseline:
     """``b <- momentum * b + (1 - momentum) * mean(reward)``, starting from the first rewards.
 
+    The baseline stays on the rewards' device, a 0-dimensional tensor, so that an update
+    never waits for the device; it is kept in float64 (float32 on MPS, which has no
+    float64), as a Python float would be.
+
     Args:
         momentum: in [0, 1); 0.9 averages roughly the last ten batches.
+
+    Attributes:
+        value: the baseline, a 0-dimensional tensor; None before the first update.
     """
 
     def __init__(self, momentum: float = 0.9) -> None:
         if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
             raise ValueError(f"momentum must be a number in [0, 1), got {momentum!r}")
         self.momentum = float(momentum)
-        self.value: float | None = None
+        self.value: torch.Tensor | None = None
 
-    def update(self, reward: torch.Tensor) -> float:
-        """Fold a batch of rewards in and return the new baseline."""
-        mean = float(reward.detach().float().mean())
+    def update(self, reward: torch.Tensor) -> torch.Tensor:
+        """Fold a batch of rewards in and return the new baseline.
+
+        Args:
+            reward: the rewards of one batch, any shape (no gradient is taken through them).
+
+        Returns:
+            The baseline after the update, a 0-dimensional tensor on the rewards' device.
+        """
+        if not isinstance(reward, torch.Tensor):
+            raise TypeError(f"reward must be a torch.Tensor, got {type(reward).__name__}")
+        dtype = torch.float32 if reward.device.type == "mps" else torch.float64
+        mean = reward.detach().float().mean().to(dtype)
         self.value = mean if self.value is None else self.momentum * self.value + (1 - self.momentum) * mean
         return self.value
 

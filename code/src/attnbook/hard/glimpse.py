@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .._checks import check_int, check_tensor
+from .._checks import check_int, check_tensor, checks_enabled
 
 __all__ = ["PADDING_MODES", "pixel_to_location", "extract_glimpses"]
 
@@ -37,10 +37,19 @@ def extract_glimpses(images: torch.Tensor, locations: torch.Tensor, size: int, s
         size: patch side in pixels, >= 1.
         scales: number of scales; scale s covers ``size * 2**s`` pixels.
         padding: what lies outside the image: ``"zeros"``, ``"border"`` (the nearest edge
-            pixel), or None, which forbids patches that leave the image.
+            pixel), or None, which forbids patches that leave the image (a value check,
+            see Raises; unchecked, None reads as ``"border"``).
 
     Returns:
         ``(batch, scales, channels, size, size)``.
+
+    Raises:
+        TypeError: if a tensor is not floating-point.
+        ValueError: if a shape or argument is not as above or the largest glimpse is
+            larger than the image; and, with ``padding=None``, if a glimpse leaves the
+            image, a value check that runs only where :func:`attnbook.checks_enabled`
+            (by default on CPU tensors, not on accelerators, never under
+            ``torch.compile``; see :class:`attnbook.set_checks`).
     """
     check_tensor("images", images, min_ndim=4)
     check_tensor("locations", locations, min_ndim=2)
@@ -64,7 +73,7 @@ def extract_glimpses(images: torch.Tensor, locations: torch.Tensor, size: int, s
         # pixel offsets -> normalised offsets along each axis
         rows = locations[:, 0, None] + 2 * offsets[None, :] / height  # (batch, extent)
         cols = locations[:, 1, None] + 2 * offsets[None, :] / width
-        if padding is None:
+        if padding is None and checks_enabled(locations.device):
             half_pixel_h, half_pixel_w = 1 / height, 1 / width
             outside = ((rows < -1 + half_pixel_h - 1e-6) | (rows > 1 - half_pixel_h + 1e-6)).any(1) | \
                       ((cols < -1 + half_pixel_w - 1e-6) | (cols > 1 - half_pixel_w + 1e-6)).any(1)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from .._checks import check_tensor
+from .._checks import check_tensor, checks_enabled
 
 __all__ = ["sparsemax", "sparsemax_threshold"]
 
@@ -71,16 +71,23 @@ def sparsemax(scores: torch.Tensor, dim: int = -1) -> torch.Tensor:
 
     Args:
         scores: floating tensor of any shape, e.g. ``(batch, heads, queries, keys)``;
-            ``-inf`` masks an entry. NaN and ``+inf`` are rejected.
+            ``-inf`` masks an entry. NaN and ``+inf`` are not allowed.
         dim: the dimension the weights sum over.
 
     Returns:
         Weights of the shape of ``scores``: non-negative, summing to 1 along ``dim``
         (0 for a fully masked row), with exact zeros outside the support.
+
+    Raises:
+        TypeError: if ``scores`` is not a floating tensor.
+        ValueError: if ``dim`` is not one of ``scores``' dimensions; and if ``scores``
+            holds NaN or ``+inf``, a value check that runs only where
+            :func:`attnbook.checks_enabled` (by default on CPU tensors, not on
+            accelerators, never under ``torch.compile``; see :class:`attnbook.set_checks`).
     """
     check_tensor("scores", scores, min_ndim=1)
     if isinstance(dim, bool) or not isinstance(dim, int) or not -scores.ndim <= dim < scores.ndim:
         raise ValueError(f"dim must be an integer in [{-scores.ndim}, {scores.ndim - 1}], got {dim!r}")
-    if bool(torch.isnan(scores).any()) or bool((scores == float("inf")).any()):
+    if checks_enabled(scores.device) and bool((torch.isnan(scores) | (scores == float("inf"))).any()):
         raise ValueError("scores must not contain NaN or +inf (use -inf to mask an entry)")
     return _Sparsemax.apply(scores, dim % scores.ndim)

@@ -57,11 +57,11 @@ class RollingKVCache:
         if key.dtype != self.keys.dtype or value.dtype != self.values.dtype:
             raise TypeError(f"key and value must have the cache's dtype {self.keys.dtype}, got {key.dtype} and "
                             f"{value.dtype}")
-        slot = torch.tensor([self.length % self.slots], device=self.keys.device)
+        slot = self.length % self.slots  # a Python int: no index tensor to copy to the device
         # out of place, so that gradients flow through the cache (a serving system writes in place)
-        self.keys = self.keys.index_copy(2, slot, key[:, :, None])
-        self.values = self.values.index_copy(2, slot, value[:, :, None])
-        self.positions = self.positions.index_fill(0, slot, self.length)
+        self.keys = self.keys.select_scatter(key, 2, slot)
+        self.values = self.values.select_scatter(value, 2, slot)
+        self.positions = self.positions.select_scatter(self.positions.new_full((), self.length), 0, slot)
         self.length += 1
 
     def attend(self, query: torch.Tensor) -> torch.Tensor:
