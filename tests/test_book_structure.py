@@ -37,8 +37,25 @@ def test_first_code_cell_installs_the_package_from_the_configured_repository(pat
     first_code = next(cell for cell in notebook["cells"] if cell["cell_type"] == "code")
     source = "".join(first_code["source"])
     url = re.escape(load_config()["repository"]["url"])
-    assert 'find_spec("attnbook") is None' in source
     assert re.search(rf"attnbook @ git\+{url}@[0-9a-f]{{40}}#subdirectory=code", source)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=NOTEBOOK_IDS)
+def test_first_code_cell_reinstalls_when_another_version_is_installed(path):
+    """A stale install (an older attnbook in a reused Colab runtime) is replaced, not kept."""
+    source = "".join(next(c for c in load_notebook(path)["cells"] if c["cell_type"] == "code")["source"])
+    declared = re.search(r'^version = "([^"]+)"$', (ROOT / "code" / "pyproject.toml").read_text(), re.M).group(1)
+    required = re.search(r'^REQUIRED = "([^"]+)"$', source, re.M)
+    assert required, "the cell names the version it needs: REQUIRED = \"x.y.z\""
+    assert required.group(1) == declared, (
+        f"the cell requires attnbook {required.group(1)}, code/pyproject.toml is {declared}: "
+        "run tools/pin_colab_ref.py")
+    assert 'importlib.metadata.version("attnbook")' in source and "PackageNotFoundError" in source
+    assert "if installed != REQUIRED:" in source
+    assert "importlib.invalidate_caches()" in source
+    assert '"attnbook" in sys.modules' in source and "restart the kernel" in source
+    # Colab already has torch and the rest: a forced reinstall would download them again.
+    assert "--force-reinstall" not in source
 
 
 @pytest.mark.integration  # runs git; and fails while code/ is being edited, until the next pin

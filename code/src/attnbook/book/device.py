@@ -12,6 +12,7 @@ import torch
 
 __all__ = ["DEVICE_ENV_VAR", "get_device"]
 
+#: The environment variable that chooses the device :func:`get_device` returns (e.g. ``cpu``).
 DEVICE_ENV_VAR = "ATTNBOOK_DEVICE"
 
 

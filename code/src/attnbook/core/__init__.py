@@ -21,7 +21,7 @@ from .scoring import (
     LocationScore,
     make_score,
 )
-from .attention import AttentionOutput, attention
+from .attention import ScoreFn, AttentionOutput, attention
 from .multihead import MultiHeadAttention, split_heads, merge_heads
 from .positional import sinusoidal_positional_encoding
 from .pooling import gaussian_score, nadaraya_watson
@@ -42,6 +42,7 @@ __all__ = [
     "CosineScore",
     "LocationScore",
     "make_score",
+    "ScoreFn",
     "AttentionOutput",
     "attention",
     "MultiHeadAttention",

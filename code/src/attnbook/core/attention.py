@@ -1,7 +1,7 @@
 """Attention in three steps: score, normalise, take the weighted sum.
 
 ``context_i = sum_j softmax_j(score(q_i, k_j)) v_j``, with the scoring
-functions of :mod:`attnbook.scoring`. The form with scaled-dot scores is
+functions of :mod:`attnbook.core.scoring`. The form with scaled-dot scores is
 the attention of Vaswani et al. (2017), https://arxiv.org/abs/1706.03762.
 """
 
@@ -16,8 +16,9 @@ from .._checks import check_same_size, check_tensor
 from .scoring import SCORE_NAMES, dot_score, scaled_dot_score
 from .softmax import masked_softmax
 
-__all__ = ["AttentionOutput", "attention"]
+__all__ = ["ScoreFn", "AttentionOutput", "attention"]
 
+#: A score function: ``(query, key) -> scores``, ``(..., queries, keys)``, as :func:`attention` takes.
 ScoreFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 _PARAMETER_FREE_SCORES: dict[str, ScoreFn] = {"dot": dot_score, "scaled_dot": scaled_dot_score}
 

@@ -46,6 +46,7 @@ __all__ = [
     "make_score",
 ]
 
+#: The names :func:`make_score` accepts: the four classic content scores.
 SCORE_NAMES = ("dot", "scaled_dot", "general", "additive")
 
 
@@ -203,6 +204,7 @@ class DotScore(nn.Module):
     """Module form of :func:`dot_score` (no parameters)."""
 
     def forward(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
+        """``(..., queries, keys)`` scores of :func:`dot_score`."""
         return dot_score(query, key)
 
 
@@ -210,6 +212,7 @@ class ScaledDotScore(nn.Module):
     """Module form of :func:`scaled_dot_score` (no parameters)."""
 
     def forward(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
+        """``(..., queries, keys)`` scores of :func:`scaled_dot_score`."""
         return scaled_dot_score(query, key)
 
 
@@ -229,6 +232,7 @@ class GeneralScore(nn.Module):
         nn.init.xavier_uniform_(self.weight)
 
     def forward(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
+        """``(..., queries, keys)`` scores of :func:`general_score` with the learned ``W``."""
         return general_score(query, key, self.weight)
 
 
@@ -254,6 +258,7 @@ class AdditiveScore(nn.Module):
         nn.init.uniform_(self.vector, -1 / math.sqrt(hidden_dim), 1 / math.sqrt(hidden_dim))
 
     def forward(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
+        """``(..., queries, keys)`` scores of :func:`additive_score` with the learned weights."""
         return additive_score(query, key, self.query_weight, self.key_weight, self.vector)
 
 
@@ -261,6 +266,7 @@ class CosineScore(nn.Module):
     """Module form of :func:`cosine_score` (no parameters)."""
 
     def forward(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
+        """``(..., queries, keys)`` scores of :func:`cosine_score`."""
         return cosine_score(query, key)
 
 
@@ -279,6 +285,7 @@ class LocationScore(nn.Module):
         nn.init.xavier_uniform_(self.weight)
 
     def forward(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
+        """``(..., queries, keys)`` scores of :func:`location_score` with the learned ``W_a``."""
         return location_score(query, key, self.weight)
 
 

@@ -16,12 +16,12 @@ import torch
 
 from .._checks import check_int
 
-__all__ = ["DATE_FORMATS", "SOURCE_VOCAB", "TARGET_VOCAB", "DateExample", "DateBatch", "DateScores", "make_dates",
-           "encode_dates", "decode_target", "score_dates", "accuracy_by_format"]
+__all__ = ["DATE_FORMATS", "SOURCE_VOCAB", "TARGET_VOCAB", "TARGET_FIELDS", "DateExample", "DateBatch", "DateScores",
+           "make_dates", "encode_dates", "decode_target", "score_dates", "accuracy_by_format"]
 
-MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
-          "october", "november", "december"]
-WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
+           "october", "november", "december"]
+_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 #: Each format lists its pieces: a field name (year, yy, month, mon, mm, m, dd, d, weekday, wkd)
 #: or a literal string.
@@ -35,9 +35,11 @@ DATE_FORMATS = (
     ("d", ".", "m", ".", "yy"),                       # 5.3.24
     ("weekday", " ", "month", " ", "d", " ", "year"),  # tuesday march 5 2024
 )
-PAD, BOS = "_", "^"
-SOURCE_VOCAB = PAD + "abcdefghijklmnopqrstuvwxyz0123456789 ,./"
-TARGET_VOCAB = BOS + "0123456789-"
+_PAD, _BOS = "_", "^"
+#: The source characters; id 0, ``_``, pads a source to the batch's length.
+SOURCE_VOCAB = _PAD + "abcdefghijklmnopqrstuvwxyz0123456789 ,./"
+#: The target characters; id 0, ``^``, is the start symbol the decoder reads first.
+TARGET_VOCAB = _BOS + "0123456789-"
 _FIELD_OF = {"year": "year", "yy": "year", "month": "month", "mon": "month", "mm": "month", "m": "month",
              "dd": "day", "d": "day"}
 #: Which source field determines each character of YYYY-MM-DD (None for the dashes).
@@ -45,6 +47,16 @@ TARGET_FIELDS = ("year",) * 4 + (None,) + ("month",) * 2 + (None,) + ("day",) * 
 
 
 class DateExample(NamedTuple):
+    """One generated example.
+
+    Attributes:
+        source: the date as a person writes it, in format ``DATE_FORMATS[format_index]``.
+        target: the same date as ``YYYY-MM-DD``.
+        format_index: which of :data:`DATE_FORMATS` wrote the source.
+        spans: each field (``"year"``, ``"month"``, ``"day"``) -> ``(start, end)`` of its characters
+            in the source.
+    """
+
     source: str
     target: str
     format_index: int
@@ -70,10 +82,10 @@ class DateBatch(NamedTuple):
 def _render(date: datetime.date, piece: str) -> str:
     return {
         "year": f"{date.year}", "yy": f"{date.year % 100:02d}",
-        "month": MONTHS[date.month - 1], "mon": MONTHS[date.month - 1][:3],
+        "month": _MONTHS[date.month - 1], "mon": _MONTHS[date.month - 1][:3],
         "mm": f"{date.month:02d}", "m": f"{date.month}",
         "dd": f"{date.day:02d}", "d": f"{date.day}",
-        "weekday": WEEKDAYS[date.weekday()], "wkd": WEEKDAYS[date.weekday()][:3],
+        "weekday": _WEEKDAYS[date.weekday()], "wkd": _WEEKDAYS[date.weekday()][:3],
     }.get(piece, piece)
 
 

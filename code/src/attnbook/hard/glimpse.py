@@ -18,6 +18,7 @@ from .._checks import check_int, check_tensor, checks_enabled
 
 __all__ = ["PADDING_MODES", "pixel_to_location", "extract_glimpses"]
 
+#: The values of ``extract_glimpses(padding=...)``: what lies outside the image (None: nothing may).
 PADDING_MODES = ("zeros", "border", None)
 
 

@@ -22,6 +22,7 @@ from .._checks import check_positive, check_tensor
 
 __all__ = ["ATTEND_MODES", "LocationAttention", "attend_locations"]
 
+#: The values of ``attend_locations(mode=...)``: the expectation, a sample, or the most likely.
 ATTEND_MODES = ("soft", "sample", "argmax")
 
 

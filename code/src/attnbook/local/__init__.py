@@ -10,6 +10,7 @@ KV cache and Luong et al.'s global, local-m and local-p attention.
 # package attribute (attnbook.local.sliding_window is the predicate).
 from .sliding_window import (
     SLIDING_WINDOW_PATHS,
+    FLEX_BLOCK_SIZE,
     band_block_mask,
     default_block_size,
     sliding_window_attention,
@@ -46,6 +47,7 @@ __all__ = [
     "or_masks",
     "render_mask",
     "SLIDING_WINDOW_PATHS",
+    "FLEX_BLOCK_SIZE",
     "band_block_mask",
     "default_block_size",
     "sliding_window_attention",

@@ -18,7 +18,7 @@ At decoder step t, with decoder state ``h_t`` (the query) and encoder states
 
 Scores: dot ``h_t^T hbar_s``, general ``h_t^T W_a hbar_s`` and concat
 ``v_a^T tanh(W_a [h_t; hbar_s])``, which is the additive score of
-:mod:`attnbook.scoring`. Windows are clipped at the sequence borders, and S is
+:mod:`attnbook.core.scoring`. Windows are clipped at the sequence borders, and S is
 each sequence's own length when a padding mask is given.
 """
 
@@ -36,7 +36,9 @@ from .masks import band, check_window
 
 __all__ = ["LUONG_SCORES", "LUONG_MODES", "LuongOutput", "LuongAttention"]
 
+#: The values of ``LuongAttention(score=...)``, Luong et al.'s three content scores.
 LUONG_SCORES = ("dot", "general", "concat")
+#: The values of ``LuongAttention(mode=...)``: global attention and the local variants.
 LUONG_MODES = ("global", "local-m", "local-m-scaled", "local-p")
 
 

@@ -40,6 +40,7 @@ from .._checks import check_int
 __all__ = ["MaskPredicate", "check_window", "band_offsets", "band", "sliding_window", "causal_window",
            "dilated_window", "global_tokens", "bigbird", "and_masks", "or_masks", "render_mask"]
 
+#: The type of a mask predicate: ``(batch, head, q_idx, kv_idx) -> bool tensor`` (True: attend).
 MaskPredicate = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 

@@ -39,12 +39,14 @@ from .masks import MaskPredicate, band, band_offsets, check_window
 
 __all__ = [
     "SLIDING_WINDOW_PATHS",
+    "FLEX_BLOCK_SIZE",
     "band_block_mask",
     "default_block_size",
     "sliding_window_attention",
     "sliding_window_mask",
 ]
 
+#: The values of ``sliding_window_attention(path=...)`` (see the module docstring).
 SLIDING_WINDOW_PATHS = ("auto", "dense", "blocked", "flex")
 
 
@@ -153,7 +155,8 @@ def _blocked(query, key, value, window, causal, key_padding_mask, block_size):
     return context.reshape(batch, heads, n_blocks * block_size, dim_v)[:, :, :seq_len]
 
 
-FLEX_BLOCK_SIZE = 128  # FlexAttention's default sparse block size
+#: The block size of :func:`band_block_mask`'s ``BlockMask``: FlexAttention's default sparse block size.
+FLEX_BLOCK_SIZE = 128
 
 
 def _band_blocks(seq_len: int, window: int, causal: bool, block: int, device: torch.device | str):

@@ -46,6 +46,7 @@ class MacCount(NamedTuple):
 
     @property
     def total(self) -> int:
+        """``conv_linear + attention_elementwise``."""
         return self.conv_linear + self.attention_elementwise
 
 

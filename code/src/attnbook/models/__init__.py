@@ -12,7 +12,7 @@ from .glimpse import (
     multiply_adds,
 )
 from .seq2seq import Seq2SeqOutput, AttentionSeq2Seq
-from .train import SCHEDULES, FitResult, fit, train_soft, train_glimpses, train_seq2seq
+from .train import SCHEDULES, LossValue, FitResult, fit, train_soft, train_glimpses, train_seq2seq
 
 __all__ = [
     "BasicBlock",
@@ -31,6 +31,7 @@ __all__ = [
     "Seq2SeqOutput",
     "AttentionSeq2Seq",
     "SCHEDULES",
+    "LossValue",
     "FitResult",
     "fit",
     "train_soft",

@@ -24,6 +24,7 @@ from ..hard.locations import attend_locations
 __all__ = ["BASELINES", "SoftAttentionOutput", "SoftAttentionClassifier", "GlimpseOutput",
            "RecurrentAttentionModel", "multiply_adds"]
 
+#: The REINFORCE baselines ``train_glimpses(baseline=...)`` offers.
 BASELINES = ("learned", "moving_average", "none")
 
 

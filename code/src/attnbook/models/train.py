@@ -29,9 +29,9 @@ from ..hard.estimators import MovingAverageBaseline, reinforce_loss
 from .glimpse import BASELINES, RecurrentAttentionModel, SoftAttentionClassifier
 from .seq2seq import AttentionSeq2Seq
 
-__all__ = ["SCHEDULES", "FitResult", "fit", "train_soft", "train_glimpses", "train_seq2seq"]
+__all__ = ["SCHEDULES", "LossValue", "FitResult", "fit", "train_soft", "train_glimpses", "train_seq2seq"]
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 #: Learning-rate schedules :func:`fit` knows: None (constant) or ``"one_cycle"``.
 SCHEDULES = (None, "one_cycle")
@@ -42,7 +42,7 @@ SCHEDULES = (None, "one_cycle")
 LossValue = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
 
-class FitResult(NamedTuple, Generic[T]):
+class FitResult(NamedTuple, Generic[_T]):
     """What :func:`fit` returns.
 
     Attributes:
@@ -51,13 +51,13 @@ class FitResult(NamedTuple, Generic[T]):
     """
 
     losses: list[float]
-    evaluations: dict[int, T]
+    evaluations: dict[int, _T]
 
 
 def fit(model: nn.Module, loss_fn: Callable[[torch.Tensor], LossValue], examples: int, steps: int,
         batch_size: int, *, lr: float, parameters: Iterable[nn.Parameter] | None = None,
         schedule: str | None = None, clip_norm: float | None = None, seed: int = 0,
-        checkpoints: Iterable[int] = (), evaluate: Callable[[nn.Module], T] | None = None) -> FitResult[T]:
+        checkpoints: Iterable[int] = (), evaluate: Callable[[nn.Module], _T] | None = None) -> FitResult[_T]:
     """Train ``model`` in place with Adam on random minibatches.
 
     Args:
@@ -104,7 +104,7 @@ def fit(model: nn.Module, loss_fn: Callable[[torch.Tensor], LossValue], examples
     scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps)
                  if schedule == "one_cycle" else None)
     draws = torch.Generator().manual_seed(seed)
-    evaluations: dict[int, T] = {}
+    evaluations: dict[int, _T] = {}
 
     def run_evaluation(step: int) -> None:
         model.eval()
@@ -209,8 +209,8 @@ def train_glimpses(model: RecurrentAttentionModel, images: torch.Tensor, labels:
 
 def train_seq2seq(model: AttentionSeq2Seq, source: torch.Tensor, source_mask: torch.Tensor, target: torch.Tensor,
                   steps: int, batch_size: int = 128, lr: float = 1e-2, seed: int = 0,
-                  checkpoints: Sequence[int] = (), evaluate: Callable[[AttentionSeq2Seq], T] | None = None,
-                  ) -> dict[int, T]:
+                  checkpoints: Sequence[int] = (), evaluate: Callable[[AttentionSeq2Seq], _T] | None = None,
+                  ) -> dict[int, _T]:
     """Train with Adam and teacher forcing on random minibatches; evaluate at checkpoints.
 
     Args:
