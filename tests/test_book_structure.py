@@ -100,3 +100,19 @@ def test_chapter_has_the_book_skeleton(path):
         assert heading in markdown
     assert "Common misconceptions" in markdown
     assert ":class: dropdown" in markdown, "exercise solutions are hidden in dropdowns"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=NOTEBOOK_IDS)
+def test_chapters_import_the_package_one_way(path):
+    """`import attnbook as ab`, then `ab.<name>` or `ab.<room>.<name>`: the code says where it lives."""
+    import attnbook as ab
+
+    code = "\n".join("".join(cell["source"]) for cell in load_notebook(path)["cells"][1:]
+                     if cell["cell_type"] == "code")
+    other_imports = re.findall(r"^\s*(?:from attnbook\b.*|import attnbook(?!\s+as\s+ab\s*$).*)$", code, re.M)
+    assert other_imports == [], other_imports
+    for room, name in re.findall(r"\bab\.(\w+)\.(\w+)", code):
+        if room in ab.__all__ and not name.startswith("_") and hasattr(getattr(ab, room), "__all__"):
+            assert name in getattr(ab, room).__all__, f"ab.{room}.{name} is not exported by attnbook.{room}"
+    for name in re.findall(r"\bab\.(\w+)\b(?!\.)", code):
+        assert name in ab.__all__, f"ab.{name} is not exported by attnbook"
