@@ -38,17 +38,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
 import importlib.util
 import json
-import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import torch
 
+from attnbook.measure import provenance
 from attnbook.models import resnet18, resnet50, small_resnet
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -149,11 +147,7 @@ def main() -> None:
         print("timm is not importable (or --arch small): timm's models were not measured")
     precision = f"autocast {args.amp_dtype}, channels_last" if cuda else "float32"
     report = {
-        "date": datetime.date.today().isoformat(),
-        "device": args.device,
-        "hardware": torch.cuda.get_device_name() if cuda else (platform.processor() or platform.machine()),
-        "threads": None if cuda else args.threads,
-        "torch": torch.__version__,
+        **provenance(device=args.device),
         "arch": args.arch,
         "batch": batch, "size": size, "rounds": rounds,
         "precision": precision,
@@ -161,7 +155,6 @@ def main() -> None:
                  + f", backend {args.backend}") if mode == "compile"
         else ("eager (launch-bound at this size on a GPU)" if cuda else "eager"),
         "rows": tables["attnbook"],
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
     }
     if with_timm:
         import timm

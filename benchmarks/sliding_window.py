@@ -34,10 +34,8 @@ Writes benchmarks/results/sliding_window_<device>.json and prints the ratios the
 from __future__ import annotations
 
 import argparse
-import datetime
 import functools
 import json
-import platform
 import resource
 import subprocess
 import sys
@@ -168,21 +166,16 @@ def main() -> None:
 
 
 def write_report(args: argparse.Namespace, out: Path, rows: list[dict], dtype: str, heads: int) -> dict:
-    """Write the rows measured so far, with the settings, hardware and date; return the report."""
-    import torch
+    """Write the rows measured so far, with the settings and the provenance; return the report."""
+    from attnbook.measure import provenance
 
-    hardware = torch.cuda.get_device_name() if args.device == "cuda" else platform.processor() or platform.machine()
     report = {
-        "date": datetime.date.today().isoformat(),
-        "device": args.device,
-        "hardware": hardware,
-        "threads": args.threads if args.device == "cpu" else None,
-        "torch": torch.__version__,
+        **provenance(device=args.device),
+        "threads": args.threads,  # the measuring processes' (this one measures nothing)
         "dtype": dtype, "batch": args.batch, "heads": heads, "dim": args.dim,
         "memory": "cuda max_memory_allocated" if args.device == "cuda" else "growth of peak RSS (ru_maxrss)",
         "rows": rows,
         "ratios": ratios(rows),
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1) + "\n")

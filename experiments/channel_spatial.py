@@ -8,20 +8,16 @@ accuracy on the 1,000 test images and on a fixed 1,000-image subset of the train
 and at the end on the whole training set. Variants ending in ``-open`` start their gates
 open (:func:`attnbook.channel.gate_init.open_gates`, logit 3, gates near 0.95) instead of near 1/2.
 
-The run is resumable: finished (variant, seed) pairs are kept in the JSON and skipped,
-and ``--max-minutes`` stops after the run that passes that time, so the sweep can be cut
-into chunks. Example (the stored results)::
+The runs go through the shared sweep store (``experiments/_sweep.py``): finished (variant,
+seed) pairs are kept and skipped, ``--budget-minutes`` starts no run after that time so the
+sweep can be cut into chunks, and a call with other settings stops and leaves the file as
+it is. Example (the stored results)::
 
-    python experiments/channel_spatial.py --seeds 5 --steps 800 --eval-every 200 --max-minutes 6.5
+    python experiments/channel_spatial.py --steps 800 --eval-every 200 --budget-minutes 6.5
 """
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import json
-import platform
-import sys
 import time
 from pathlib import Path
 
@@ -32,19 +28,30 @@ import attnbook as ab
 from attnbook.channel import open_gates
 from attnbook.models import fit
 
+from _sweep import SweepStore, at_least, run_sweep, sweep_parser
+
+SCRIPT = "experiments/channel_spatial.py"
 VARIANTS = ("plain", "se", "eca", "cbam", "bam", "se-open", "cbam-open", "gc", "coord", "coord-open")
 DEFAULT_VARIANTS = VARIANTS[:-1]
 DEFAULT_OUTPUT = Path(__file__).parent / "results" / "channel_spatial.json"
+TRAIN_SUBSET = 1000  # the training images whose accuracy the curve records
 
 
-def make_model(variant: str) -> torch.nn.Module:
-    """The chapter's small ResNet with ``variant``'s attention (r = 4 for the MLP modules)."""
+def settings_of(variant: str) -> dict:
+    """A variant's settings: its attention module, that module's arguments, open gates or not."""
     attention = variant.removesuffix("-open")
     attention = None if attention == "plain" else attention
-    kwargs = {"rd_ratio": 1 / 4} if attention in ("se", "cbam", "bam", "gc") else None
-    model = ab.models.small_resnet(attention, widths=(8, 16, 32), attention_kwargs=kwargs)
-    if variant.endswith("-open"):
-        open_gates(model, 3.0)
+    return {"attention": attention,
+            "attention_kwargs": {"rd_ratio": 1 / 4} if attention in ("se", "cbam", "bam", "gc") else None,
+            "open_gates": variant.endswith("-open")}
+
+
+def make_model(settings: dict, config: dict) -> torch.nn.Module:
+    """The chapter's small ResNet with the attention of ``settings`` (r = 4 for the MLP modules)."""
+    model = ab.models.small_resnet(settings["attention"], widths=tuple(config["widths"]),
+                                   attention_kwargs=settings["attention_kwargs"])
+    if settings["open_gates"]:
+        open_gates(model, config["open_gate_logit"])
     return model
 
 
@@ -57,77 +64,58 @@ def accuracy(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor)
     return correct / len(labels)
 
 
-def train_run(variant: str, seed: int, steps: int, eval_every: int, data: dict) -> dict:
-    """Train one model with :func:`attnbook.models.fit`; return its learning curve and final accuracies."""
+def train_run(spec: dict, data: dict) -> dict:
+    """Train the run of ``spec`` with :func:`attnbook.models.fit`; return its learning curve and final accuracies."""
+    config, seed = spec["config"], spec["seed"]
     torch.manual_seed(seed)
-    model = make_model(variant)
+    model = make_model(spec["settings"], config)
     train_images, train_labels = data["train"]
+    subset = config["train_subset"]
 
     def loss_fn(rows: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(model(train_images[rows]), train_labels[rows])
 
     def evaluate(trained: torch.nn.Module) -> tuple[float, float]:
-        return (accuracy(trained, *data["test"]), accuracy(trained, train_images[:1000], train_labels[:1000]))
+        return (accuracy(trained, *data["test"]), accuracy(trained, train_images[:subset], train_labels[:subset]))
 
-    checkpoints = sorted({0, steps, *range(eval_every, steps + 1, eval_every)})
+    steps, every = config["steps"], config["eval_every"]
+    checkpoints = sorted({0, steps, *range(every, steps + 1, every)})
     start = time.perf_counter()
-    result = fit(model, loss_fn, len(train_labels), steps, 32, lr=3e-3, schedule="one_cycle", seed=seed,
-                 checkpoints=checkpoints, evaluate=evaluate)
+    result = fit(model, loss_fn, len(train_labels), steps, config["batch"], lr=config["lr"],
+                 schedule=config["schedule"], seed=seed, checkpoints=checkpoints, evaluate=evaluate)
     curve = {"step": checkpoints, "test": [result.evaluations[step][0] for step in checkpoints],
              "train_subset": [result.evaluations[step][1] for step in checkpoints]}
-    return {"variant": variant, "seed": seed, "curve": curve, "test": curve["test"][-1],
-            "train": accuracy(model, train_images, train_labels),
+    return {"curve": curve, "test": curve["test"][-1], "train": accuracy(model, train_images, train_labels),
             "parameters": ab.count_parameters(model), "seconds": round(time.perf_counter() - start, 1)}
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=800)
-    parser.add_argument("--eval-every", type=int, default=200)
-    parser.add_argument("--train-size", type=int, default=3000)
-    parser.add_argument("--test-size", type=int, default=1000)
-    parser.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS), choices=VARIANTS)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--max-minutes", type=float, default=float("inf"),
-                        help="stop after the run that passes this much time (resume later)")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+def main(argv: list[str] | None = None) -> int:
+    parser = sweep_parser(__doc__.split("\n")[0], variants=VARIANTS, default_variants=DEFAULT_VARIANTS,
+                          steps=800, batch_size=32, output=DEFAULT_OUTPUT)
+    parser.add_argument("--eval-every", type=at_least(1), default=200, help="steps between evaluations")
+    parser.add_argument("--train-size", type=at_least(1), default=3000)
+    parser.add_argument("--test-size", type=at_least(1), default=1000)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    config = {"steps": args.steps, "eval_every": args.eval_every, "batch": 32,
-              "lr": 3e-3, "widths": [8, 16, 32], "train_size": args.train_size, "test_size": args.test_size,
+    config = {"steps": args.steps, "eval_every": args.eval_every, "batch": args.batch_size, "lr": 3e-3,
+              "schedule": "one_cycle", "widths": [8, 16, 32], "train_size": args.train_size,
+              "test_size": args.test_size, "train_subset": TRAIN_SUBSET,
               "data": "make_cluttered_digits(canvas=28, clutter=4); train seed 0, test seed 1",
               "open_gate_logit": 3.0}
-    report = {"config": config, "runs": []}
-    if args.output.exists():
-        stored = json.loads(args.output.read_text())
-        if stored.get("config") == config:
-            report = stored
-        else:
-            print(f"{args.output} holds another configuration; starting afresh", file=sys.stderr)
-    data = {"train": ab.data.make_cluttered_digits(args.train_size, seed=0, split="train", canvas=28, clutter=4)[:2],
-            "test": ab.data.make_cluttered_digits(args.test_size, seed=1, split="test", canvas=28, clutter=4)[:2]}
-    done = {(run["variant"], run["seed"]) for run in report["runs"]}
-    began = time.perf_counter()
-    for seed in range(args.seeds):
-        for variant in args.variants:
-            if (variant, seed) in done:
-                continue
-            if (time.perf_counter() - began) / 60 > args.max_minutes:
-                print("time budget reached; run again to resume")
-                return report
-            run = train_run(variant, seed, args.steps, args.eval_every, data)
-            run["threads"] = args.threads
-            report["runs"].append(run)
-            report.update(torch=torch.__version__, python=platform.python_version(), machine=platform.machine(),
-                          threads=args.threads, date=datetime.date.today().isoformat(),
-                          command="python experiments/channel_spatial.py " + " ".join(argv or sys.argv[1:]))
-            args.output.parent.mkdir(parents=True, exist_ok=True)
-            args.output.write_text(json.dumps(report, indent=1) + "\n")
-            print(f"{variant:>10} seed {seed}: test {run['test']:.3f} train {run['train']:.3f} ({run['seconds']} s)",
-                  flush=True)
-    return report
+    store = SweepStore(args.output, script=SCRIPT, config=config,
+                       settings={variant: settings_of(variant) for variant in args.variants})
+
+    def prepare() -> dict:
+        return {"train": ab.data.make_cluttered_digits(args.train_size, seed=0, split="train", canvas=28, clutter=4)[:2],
+                "test": ab.data.make_cluttered_digits(args.test_size, seed=1, split="test", canvas=28, clutter=4)[:2]}
+
+    def describe(run: dict) -> str:
+        return (f"{run['variant']:>10} seed {run['seed']}: test {run['test']:.3f} train {run['train']:.3f} "
+                f"({run['seconds']} s)")
+
+    return run_sweep(store, args.variants, args.seeds, prepare=prepare, train=train_run, describe=describe,
+                     budget_minutes=args.budget_minutes, argv=argv)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import yaml
 
@@ -40,3 +42,16 @@ def run_script(script: str, *arguments: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     return done
+
+
+def load_script(script: str) -> ModuleType:
+    """Import a script of the repository (path relative to its root) as a module, to call its
+    ``main(argv)`` in-process. Its folder goes on ``sys.path`` first, as when Python runs it,
+    so that ``experiments/*.py`` find ``experiments/_sweep.py``."""
+    path = ROOT / script
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
+    spec = importlib.util.spec_from_file_location(f"script_{path.parent.name}_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
