@@ -30,7 +30,7 @@ Usage:
   python benchmarks/resnet_attention.py --device cpu                  # eager, batch 2 at 112x112
   python benchmarks/resnet_attention.py --device cuda                 # compiled + CUDA graphs, batch 64 at 224
   python benchmarks/resnet_attention.py --device cuda --mode eager    # launch-bound
-Writes benchmarks/results/resnet_attention_<device>.json (resnet_attention_<device>_eager.json for
+Writes resnet_attention_<device>.json into the package's stored results (attnbook.book.results_folder()) (resnet_attention_<device>_eager.json for
 eager on CUDA).
 """
 
@@ -46,10 +46,11 @@ from pathlib import Path
 
 import torch
 
+from attnbook.book import results_folder
 from attnbook.measure import provenance
 from attnbook.models import resnet18, resnet50, small_resnet
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = results_folder()
 VARIANTS = (None, "se", "eca", "cbam", "bam")
 TIMM_VARIANTS = (None, "se", "eca", "cbam")
 ARCHS = {"resnet50": resnet50, "resnet18": resnet18,

@@ -28,7 +28,7 @@ Usage:
   python benchmarks/sliding_window.py --device cpu            # N 1k..8k, w 64 (minutes on 2 cores)
   python benchmarks/sliding_window.py --device cuda --dtype bfloat16 \
       --sizes 1024 4096 16384 65536 --windows 128 512
-Writes benchmarks/results/sliding_window_<device>.json and prints the ratios the targets name.
+Writes sliding_window_<device>.json into the package's stored results (attnbook.book.results_folder()) and prints the ratios the targets name.
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from attnbook.book import results_folder
+
+RESULTS = results_folder()
 METHODS = ("full_sdpa", "band_sdpa", "dense", "blocked", "blocked_compiled", "flex", "flex_raw", "auto")
 COMPILED = ("blocked_compiled", "flex_raw")
 

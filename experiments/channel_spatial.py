@@ -1,6 +1,6 @@
 """Trained comparison of channel and spatial attention modules on cluttered digits.
 
-The chapter "Channel and spatial attention" reads ``results/channel_spatial.json``.
+The chapter "Channel and spatial attention" reads ``channel_spatial.json`` from the package's stored results (``code/src/attnbook/results/``).
 Every variant trains the same small ResNet (three stages of one basic block, 8, 16 and
 32 channels) on the same 3,000 cluttered digits for the same number of steps (batch 32,
 Adam, one-cycle learning rate), for each seed; every ``eval_every`` steps it records the
@@ -33,7 +33,7 @@ from _sweep import SweepStore, at_least, run_sweep, sweep_parser
 SCRIPT = "experiments/channel_spatial.py"
 VARIANTS = ("plain", "se", "eca", "cbam", "bam", "se-open", "cbam-open", "gc", "coord", "coord-open")
 DEFAULT_VARIANTS = VARIANTS[:-1]
-DEFAULT_OUTPUT = Path(__file__).parent / "results" / "channel_spatial.json"
+DEFAULT_OUTPUT = ab.book.results_folder() / "channel_spatial.json"
 TRAIN_SUBSET = 1000  # the training images whose accuracy the curve records
 
 

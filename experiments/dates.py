@@ -25,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from attnbook.book import results_folder
 from attnbook.data.dates import (DATE_FORMATS, SOURCE_VOCAB, TARGET_VOCAB, accuracy_by_format, encode_dates,
                                  make_dates, score_dates)
 from attnbook.local import LuongAttention
@@ -35,7 +36,7 @@ from _sweep import SweepStore, at_least, run_sweep, sweep_parser
 SCRIPT = "experiments/dates.py"
 MODES = ("global", "local-m", "local-m-scaled", "local-p")
 VARIANTS = tuple(f"{mode}/bypass-{bypass}" for bypass in ("on", "off") for mode in MODES)
-DEFAULT_OUTPUT = Path(__file__).parent / "results" / "dates.json"
+DEFAULT_OUTPUT = results_folder() / "dates.json"
 
 
 def settings_of(variant: str) -> dict:

@@ -2,7 +2,7 @@
 
 Trains each variant for the same number of steps with the same batch size on the same
 data, for every seed, evaluates test accuracy, counts multiply-adds per image, and writes
-``experiments/results/soft_hard.json`` (which the chapter "Soft vs hard attention" reads)
+``soft_hard.json`` in the package's stored results (``code/src/attnbook/results/``) (which the chapter "Soft vs hard attention" reads)
 through the shared sweep store (``experiments/_sweep.py``): finished (variant, seed) runs
 are kept and skipped, so the sweep can run in chunks (``--variants soft --seeds 0 1 2``),
 and a call with other settings stops and leaves the file as it is.
@@ -53,7 +53,7 @@ VARIANTS: Mapping[str, Mapping[str, Any]] = MappingProxyType({name: MappingProxy
     "soft_old": {"model": "soft", "lr": 3e-3, "clip_norm": None},
     "hard_old": {**_HARD, "clip_norm": None, "baseline": "moving_average"},
 }.items()})
-DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "soft_hard.json"
+DEFAULT_OUTPUT = ab.book.results_folder() / "soft_hard.json"
 
 
 def build(settings: Mapping[str, Any]) -> torch.nn.Module:

@@ -12,6 +12,8 @@ from types import ModuleType
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The stored sweep and benchmark results, package data that the chapters read.
+RESULTS = ROOT / "code" / "src" / "attnbook" / "results"
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 BUILD_HTML = ROOT / "_build" / "html"
 

@@ -37,6 +37,38 @@ from hypothesis import settings  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
+
+
+def _kernel_in_an_empty_directory(kernel_class):
+    """nbval's kernel, started in a new empty directory instead of the notebook's own.
+
+    A reader in Colab opens one notebook file with the package installed and nothing of
+    the repository around it; running every chapter that way under nbval proves that no
+    chapter reads a file next to it (stored results come with the package).
+    """
+    import tempfile
+
+    class KernelInAnEmptyDirectory(kernel_class):
+        def __init__(self, kernel_name, cwd=None, startup_timeout=60):
+            self.empty_directory = tempfile.TemporaryDirectory(prefix="attnbook-chapter-")
+            super().__init__(kernel_name, cwd=self.empty_directory.name, startup_timeout=startup_timeout)
+
+        def stop(self):
+            try:
+                super().stop()
+            finally:
+                self.empty_directory.cleanup()
+
+    return KernelInAnEmptyDirectory
+
+
+try:
+    import nbval.plugin
+except ImportError:  # nbval absent: no notebook tests to run
+    pass
+else:
+    nbval.plugin.RunningKernel = _kernel_in_an_empty_directory(nbval.plugin.RunningKernel)
+
 settings.register_profile("ci", derandomize=True, deadline=None, database=None, print_blob=True)
 settings.register_profile("dev", derandomize=False, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from book import ROOT
+from book import RESULTS, ROOT
 
 
 def _run_benchmark(script: str, out, *arguments: str) -> subprocess.CompletedProcess:
@@ -70,7 +70,7 @@ def test_resnet_attention_benchmark_measures_timm_side_by_side(tmp_path):
 
 
 def test_stored_results_name_their_hardware_and_date():
-    for path in (ROOT / "benchmarks" / "results").glob("*.json"):
+    for path in [*RESULTS.glob("sliding_window_*.json"), *RESULTS.glob("resnet_attention_*.json")]:
         report = json.loads(path.read_text())
         assert report["hardware"] and report["date"] and report["torch"], path.name
         assert report["rows"], path.name

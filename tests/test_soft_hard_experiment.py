@@ -2,7 +2,7 @@
 
 import json
 
-from book import ROOT, load_script, run_script
+from book import RESULTS, ROOT, load_script, run_script
 
 
 def _run(out, *arguments):
@@ -26,7 +26,7 @@ def test_the_sweep_runs_resumes_and_records_its_setting(tmp_path):
 
 
 def test_the_stored_sweep_covers_five_seeds_of_every_variant():
-    report = json.loads((ROOT / "experiments" / "results" / "soft_hard.json").read_text())
+    report = json.loads((RESULTS / "soft_hard.json").read_text())
     seeds = {}
     for run in report["runs"]:
         seeds.setdefault(run["variant"], set()).add(run["seed"])

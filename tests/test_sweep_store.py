@@ -15,7 +15,7 @@ import shutil
 import pytest
 import torch
 
-from book import ROOT, load_script
+from book import RESULTS, ROOT, load_script
 
 SCRIPTS = ("soft_hard", "channel_spatial", "dates")
 scripts = {name: load_script(f"experiments/{name}.py") for name in SCRIPTS}
@@ -38,7 +38,7 @@ def _keep_torch_threads():
 def stored_copy(request, tmp_path):
     """(script name, a copy of its committed results file in tmp_path)."""
     path = tmp_path / f"{request.param}.json"
-    shutil.copyfile(ROOT / "experiments" / "results" / f"{request.param}.json", path)
+    shutil.copyfile(RESULTS / f"{request.param}.json", path)
     return request.param, path
 
 
@@ -64,7 +64,7 @@ def test_the_default_call_accepts_the_stored_file_and_finds_nothing_to_run(store
 
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_every_stored_run_carries_its_spec_and_provenance(name):
-    report = json.loads((ROOT / "experiments" / "results" / f"{name}.json").read_text())
+    report = json.loads((RESULTS / f"{name}.json").read_text())
     assert report["format"] == _sweep.FORMAT and report["script"] == f"experiments/{name}.py"
     assert len(report["runs"]) == len({(run["variant"], run["seed"]) for run in report["runs"]}) == STORED_RUNS[name]
     for run in report["runs"]:

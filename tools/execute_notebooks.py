@@ -9,20 +9,24 @@ static slider frames are in the outputs themselves. The stored widget views go
 too: without their state a front end that opens the notebook (JupyterLab, Colab)
 shows "model not found" where the static slider should be; running the cell
 brings the live widget back. nbval never compares widget views (random ids).
+
+Each notebook runs in an empty temporary directory, as in Colab, where a chapter is one
+file with the package installed and no repository around it; nbval runs them the same
+way (tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 
-
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+from attnbook.book.style import WIDGET_VIEW_MIMETYPE as WIDGET_VIEW
 
 
 def drop_widget_views(notebook: nbformat.NotebookNode) -> None:
@@ -34,16 +38,17 @@ def drop_widget_views(notebook: nbformat.NotebookNode) -> None:
 
 def execute(path: Path) -> float:
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        notebook,
-        timeout=600,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-        record_timing=False,
-    )
-    start = time.perf_counter()
-    client.execute()
-    seconds = time.perf_counter() - start
+    with tempfile.TemporaryDirectory(prefix="attnbook-chapter-") as empty:
+        client = NotebookClient(
+            notebook,
+            timeout=600,
+            kernel_name="python3",
+            resources={"metadata": {"path": empty}},
+            record_timing=False,
+        )
+        start = time.perf_counter()
+        client.execute()
+        seconds = time.perf_counter() - start
     notebook.metadata.pop("widgets", None)
     drop_widget_views(notebook)
     nbformat.write(notebook, path)

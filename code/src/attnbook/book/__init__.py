@@ -13,6 +13,7 @@ from .plotting import (
     draw_pipeline,
 )
 from .sliders import MAX_FRAMES, Slider, slider, widget_view
+from .results import results_folder, stored_result_names, stored_results
 
 __all__ = [
     "BOOK_DPI",
@@ -34,4 +35,7 @@ __all__ = [
     "Slider",
     "slider",
     "widget_view",
+    "results_folder",
+    "stored_result_names",
+    "stored_results",
 ]
