@@ -1,4 +1,4 @@
-# Two commands on a fresh machine: `make book` builds the HTML book, `make test` runs every test.
+# Two commands on a fresh machine: `make book` builds the HTML book (and a zip of it), `make test` runs every test.
 # `make execute` re-runs the notebooks in place so their stored outputs are the ones nbval checks.
 # `make lab` starts JupyterLab (with MyST rendering) on the chapters, on the book's environment.
 
@@ -44,9 +44,13 @@ $(LAB_STAMP): $(STAMP) requirements-lab.txt
 lab: $(LAB_STAMP)
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" --ServerApp.default_url=/lab/tree/chapters $(LAB_ROOT) $(LAB_ARGS)
 
+# Also packs the HTML into one zip for reading offline: unpack it, open index.html.
+BOOK_ZIP := _build/attention-interactively-html.zip
+
 book: $(STAMP)
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
-	@echo "Open $(CURDIR)/_build/html/index.html"
+	$(PY) tools/zip_book.py _build/html $(BOOK_ZIP)
+	@echo "Open $(CURDIR)/_build/html/index.html, or unpack $(CURDIR)/$(BOOK_ZIP) and open its index.html"
 
 test: $(STAMP) chromium
 	$(PY) -m pytest
@@ -73,5 +77,6 @@ chromium:
 execute: $(STAMP)
 	$(PY) tools/execute_notebooks.py $(NOTEBOOKS)
 
+# _build holds the HTML, the zip of it ($(BOOK_ZIP)) and the build caches.
 clean:
 	rm -rf _build test-artifacts

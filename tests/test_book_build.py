@@ -32,6 +32,17 @@ def test_chapter_page_shows_its_figures(built, chapter):
         assert (built / "chapters" / src).resolve().exists(), src
 
 
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[path.stem for path in CHAPTERS])
+def test_each_printed_figure_links_to_its_own_png(built, chapter):
+    # _ext/figure_links.py: a phone shows a figure at about half size; the link opens it whole.
+    page = (built / "chapters" / f"{chapter.stem}.html").read_text()
+    shown = re.findall(r'<img alt="[^"]*" src="(\.\./_images/[^"]+\.png)"', page)
+    linked = re.findall(r'<a class="attnbook-figure-link[^"]*" href="([^"]+)"[^>]*><img alt="[^"]*" src="([^"]+)"', page)
+    assert shown, f"{chapter.stem} shows no figure"
+    assert sorted(src for _, src in linked) == sorted(shown), "a printed figure has no link to its PNG"
+    assert all(href == src for href, src in linked), "a figure links to another file than the one it shows"
+
+
 class ResourceCollector(HTMLParser):
     """Collects the URLs a page loads by itself (not the links a reader may follow)."""
 

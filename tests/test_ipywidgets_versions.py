@@ -58,6 +58,8 @@ for output in captured.outputs:
         "view": view,
         "widget": type(shown).__name__ if shown is not None else None,
         "children": [type(child).__name__ for child in getattr(shown, "children", ())],
+        "description_widths": [child.style.description_width for child in getattr(shown, "children", ())
+                               if isinstance(child, ipywidgets.SelectionSlider)],
     })
 print(json.dumps({"version": ipywidgets.__version__, "outputs": outputs,
                   "stdout": captured.stdout, "stderr": captured.stderr}))
@@ -98,10 +100,12 @@ def test_a_slider_displays_its_static_and_live_views(version):
     assert result["stdout"] == result["stderr"] == "", "displaying raised: " + result["stdout"][-3000:]
     assert len(result["outputs"]) == 1
     output, = result["outputs"]
-    assert output["mimetypes"] == ["application/vnd.jupyter.widget-view+json", "text/html", "text/plain"]
+    assert output["mimetypes"] == ["application/vnd.jupyter.widget-view+json", "image/png", "text/html",
+                                   "text/plain"]
     assert output["text/plain"] == "Slider(slope: 3 values, offset: 2 values)"
     assert 'class="attnbook-slider"' in output["text/html"] and output["text/html"].count("<img") == 1
     view = output["view"]
     assert view["version_major"] == 2 and view["version_minor"] == 0
     assert output["widget"] == "VBox", "the view's model id must name the live widget"
     assert output["children"] == ["SelectionSlider", "SelectionSlider", "Image"]
+    assert output["description_widths"] == ["initial", "initial"], "the slider's labels would be cut"

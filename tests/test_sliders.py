@@ -82,6 +82,29 @@ def test_mimebundle_has_static_and_live_views():
     assert view["version_major"] == 2 and isinstance(view["model_id"], str) and view["model_id"]
 
 
+@pytest.mark.parametrize("initial", [None, {"slope": -1, "offset": 1}])
+def test_mimebundle_carries_the_initial_frame_as_a_png(initial):
+    # A front end that renders neither the HTML nor the widget (a PDF through LaTeX, a
+    # terminal) shows the figure the slider starts on, not the repr.
+    widget = slider(_line_plot, initial=initial, slope=[-1, 0, 1], offset=[0, 1])
+    bundle = widget._repr_mimebundle_()
+    encoded = bundle["image/png"]
+    assert isinstance(encoded, str), "nbformat stores image/png as base64 text"
+    png = base64.b64decode(encoded, validate=True)
+    assert png.startswith(b"\x89PNG") and png == widget.frame(**widget.initial)
+    shown = re.search(r'<img class="attnbook-frame"[^>]*base64,([A-Za-z0-9+/=]+)"',
+                      _without_script(bundle["text/html"])).group(1)
+    assert shown == encoded, "the PNG is the frame the HTML shows first"
+    assert plt.get_fignums() == []
+
+
+def test_live_slider_descriptions_are_not_cut():
+    # ipywidgets' default description width cuts "temperature" to "temperat..."
+    box = slider(_line_plot, slope=[0, 1], offset=[0, 1]).widget()
+    for control in box.children[:-1]:
+        assert control.style.description_width == "initial", control.description
+
+
 class _Widget7:
     """What an ipywidgets 7 widget offers for display: a model id, no _repr_mimebundle_."""
 

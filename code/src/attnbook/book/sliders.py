@@ -7,7 +7,9 @@ value. Displayed in a notebook it gives one output holding two renderings:
   that redraws the figure in the kernel in Jupyter and Colab;
 * ``text/html``: every frame rendered now, behind ``<input type="range">``
   controls and a few lines of inline JavaScript, so the static book needs no
-  kernel and no network.
+  kernel and no network;
+* ``image/png``: the initial frame alone, for front ends that render neither
+  (a PDF made through LaTeX), so they show a figure instead of the repr.
 
 A frontend with a widget manager shows the first; the book is configured to
 prefer the second. The live view works with ipywidgets 7.7 (what Colab ships)
@@ -197,9 +199,12 @@ class Slider:
         import ipywidgets
 
         controls = {
+            # "initial": the label takes the width of its text; the default cuts it to
+            # about 8 characters ("temperat...") in JupyterLab and Colab.
             name: ipywidgets.SelectionSlider(options=[(_format_value(v), v) for v in values],
                                              value=self.initial[name], description=name,
-                                             continuous_update=True)
+                                             continuous_update=True,
+                                             style={"description_width": "initial"})
             for name, values in self.params.items()
         }
         image = ipywidgets.Image(value=self.frame(**self.initial), format="png")
@@ -216,7 +221,11 @@ class Slider:
         return f"Slider({ranges})"
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str | dict]:
-        bundle: dict[str, str | dict] = {"text/plain": repr(self), "text/html": self.to_html()}
+        # image/png: the initial frame, for front ends that show neither HTML nor widgets
+        # (a PDF through LaTeX, a terminal): a picture where there would be the repr.
+        initial_png = base64.b64encode(self.frame(**self.initial)).decode("ascii")
+        bundle: dict[str, str | dict] = {"text/plain": repr(self), "text/html": self.to_html(),
+                                         "image/png": initial_png}
         try:
             widget = self.widget()
         except ImportError:
