@@ -123,3 +123,16 @@ def test_bad_arguments_are_named(arguments, message):
     with pytest.raises((ValueError, TypeError), match=message):
         fit(model, lambda rows: F.cross_entropy(model(inputs[rows]), labels[rows]), len(labels), steps,
             batch_size, **settings)
+
+
+def test_the_glimpse_model_is_deterministic_in_eval_mode_and_samples_in_train_mode():
+    images = ab.data.make_cluttered_digits(8, seed=0, split="train").images
+    torch.manual_seed(0)
+    model = ab.models.RecurrentAttentionModel(glimpses=2, glimpse_size=16)
+    first = model(images, generator=torch.Generator().manual_seed(1)).locations
+    second = model(images, generator=torch.Generator().manual_seed(2)).locations
+    assert not torch.equal(first, second)  # train mode: the locations are drawn
+    model.eval()
+    evaluated = model(images, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(evaluated.locations, model(images, sample=False).locations, rtol=0, atol=0)
+    assert torch.equal(evaluated.log_prob, torch.zeros(8))

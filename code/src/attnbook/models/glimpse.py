@@ -157,15 +157,19 @@ class RecurrentAttentionModel(nn.Module):
         """
         return self.in_channels * (self.grid**2 + self.glimpses * self.scales * self.glimpse_size**2)
 
-    def forward(self, images: torch.Tensor, sample: bool = True,
+    def forward(self, images: torch.Tensor, sample: bool | None = None,
                 generator: torch.Generator | None = None) -> GlimpseOutput:
         """Look ``glimpses`` times, then classify.
 
         Args:
             images: ``(batch, channels, image_size, image_size)``.
-            sample: draw locations from the policy (training); otherwise take the most likely.
+            sample: draw locations from the policy, or (False) take the most likely ones;
+                None (default) follows the module's mode, as dropout does: sample in train
+                mode, take the most likely in eval mode, so ``model.eval()`` is deterministic.
             generator: random generator for the draws.
         """
+        if sample is None:
+            sample = self.training
         coarse = F.avg_pool2d(images, self.coarse_factor)
         saliency = self.saliency(coarse).flatten(1)  # (batch, grid^2)
         state = images.new_zeros(images.shape[0], self.core.hidden_size)
