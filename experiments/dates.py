@@ -11,7 +11,9 @@ same test set, overall and per source format.
 The runs go through the shared sweep store (``experiments/_sweep.py``): finished runs are
 kept and skipped, ``--budget-minutes`` starts no run after that time so that the sweep can
 run in chunks (run it again until it prints ``complete``), and a call with other settings
-stops and leaves the file as it is.
+stops and leaves the file as it is. ``dates_encoder.py`` runs the same sweep with the
+encoder's direction as a factor (its variants ``<mode>/bypass-off/encoder-<uni|bi>``), through
+:func:`sweep`, into its own file.
 
     python experiments/dates.py                      # the full sweep the chapter reads
     python experiments/dates.py --steps 3 --checkpoints 3 --seeds 0 --train-size 64 --test-size 32 \\
@@ -40,9 +42,12 @@ DEFAULT_OUTPUT = results_folder() / "dates.json"
 
 
 def settings_of(variant: str) -> dict:
-    """A variant's settings: ``{"mode": ..., "bypass": "on" or "off"}``."""
+    """A variant's settings: ``{"mode": ..., "bypass": "on" or "off"}`` for ``<mode>/bypass-<on|off>``,
+    and also ``"encoder": "uni" or "bi"`` for ``<mode>/bypass-<on|off>/encoder-<uni|bi>`` (the variants
+    of ``dates_encoder.py``). A variant without an encoder has the unidirectional one."""
     mode, bypass = variant.split("/bypass-")
-    return {"mode": mode, "bypass": bypass}
+    bypass, _, encoder = bypass.partition("/encoder-")
+    return {"mode": mode, "bypass": bypass, **({"encoder": encoder} if encoder else {})}
 
 
 def run_one(spec: dict, data: dict) -> dict:
@@ -53,7 +58,8 @@ def run_one(spec: dict, data: dict) -> dict:
     attention = LuongAttention(config["hidden"], score=config["score"], mode=mode,
                                window=None if mode == "global" else config["window"])
     model = AttentionSeq2Seq(len(SOURCE_VOCAB), len(TARGET_VOCAB), config["hidden"], attention,
-                             init_from_encoder=settings["bypass"] == "on")
+                             init_from_encoder=settings["bypass"] == "on",
+                             bidirectional=settings.get("encoder", "uni") == "bi")
     train, test = data["train"], data["test"]
 
     def evaluate(trained: AttentionSeq2Seq) -> dict:
@@ -65,13 +71,17 @@ def run_one(spec: dict, data: dict) -> dict:
     curve = train_seq2seq(model, train.source, train.source_mask, train.target, config["steps"],
                           batch_size=config["batch_size"], lr=config["lr"], seed=spec["seed"],
                           checkpoints=config["checkpoints"], evaluate=evaluate)
-    return {"mode": mode, "bypass": settings["bypass"], "seconds": round(time.perf_counter() - start, 1),
+    encoder = {"encoder": settings["encoder"]} if "encoder" in settings else {}
+    return {"mode": mode, "bypass": settings["bypass"], **encoder, "seconds": round(time.perf_counter() - start, 1),
             "checkpoints": {str(step): result for step, result in curve.items()}}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = sweep_parser(__doc__.split("\n")[0], variants=VARIANTS, steps=400, batch_size=128,
-                          output=DEFAULT_OUTPUT)
+def sweep(argv: list[str] | None, *, script: str, description: str, variants: tuple[str, ...],
+          output: Path) -> int:
+    """The command line and the sweep of ``script``: ``dates.py`` and ``dates_encoder.py`` share the
+    options, the configuration (so the same budget), the data and the training of a run; they differ
+    in their variants and their file."""
+    parser = sweep_parser(description, variants=variants, steps=400, batch_size=128, output=output)
     parser.add_argument("--checkpoints", nargs="+", type=at_least(1), default=[200, 400],
                         help="steps after which to score, increasing, the last = --steps")
     parser.add_argument("--lr", type=float, default=1e-2)
@@ -82,12 +92,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if sorted(set(args.checkpoints)) != args.checkpoints or args.checkpoints[-1] != args.steps:
         parser.error(f"--checkpoints must increase and end at --steps={args.steps}, got {args.checkpoints}")
+    bidirectional = [variant for variant in args.variants if settings_of(variant).get("encoder") == "bi"]
+    if bidirectional and args.hidden % 2:
+        parser.error(f"--hidden must be even for the bidirectional encoder ({bidirectional[0]}), got {args.hidden}")
     torch.set_num_threads(args.threads)
     config = {"steps": args.steps, "checkpoints": args.checkpoints, "batch_size": args.batch_size, "lr": args.lr,
               "hidden": args.hidden, "window": args.window, "score": "general", "train_size": args.train_size,
               "train_data_seed": 0, "test_size": args.test_size, "test_data_seed": 1,
               "formats": [list(f) for f in DATE_FORMATS]}
-    store = SweepStore(args.output, script=SCRIPT, config=config,
+    store = SweepStore(args.output, script=script, config=config,
                        settings={variant: settings_of(variant) for variant in args.variants})
 
     def prepare() -> dict:
@@ -96,11 +109,16 @@ def main(argv: list[str] | None = None) -> int:
 
     def describe(run: dict) -> str:
         final = run["checkpoints"][str(args.steps)]
-        return (f"{run['mode']:>15} bypass {run['bypass']:>3} seed {run['seed']}: exact {final['exact']:.3f} "
-                f"({run['seconds']:.0f} s)")
+        encoder = f" encoder {run['encoder']:>3}" if "encoder" in run else ""
+        return (f"{run['mode']:>15} bypass {run['bypass']:>3}{encoder} seed {run['seed']}: exact {final['exact']:.3f} "
+                f"alignment {final['alignment']:.3f} ({run['seconds']:.0f} s)")
 
     return run_sweep(store, args.variants, args.seeds, prepare=prepare, train=run_one, describe=describe,
                      budget_minutes=args.budget_minutes, argv=argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return sweep(argv, script=SCRIPT, description=__doc__.split("\n")[0], variants=VARIANTS, output=DEFAULT_OUTPUT)
 
 
 if __name__ == "__main__":

@@ -50,3 +50,48 @@ def test_checkpoints_must_end_at_steps(tmp_path, capsys):
     with pytest.raises(SystemExit):
         _load().main(["--steps", "10", "--checkpoints", "5", "--output", str(tmp_path / "dates.json")])
     assert "--checkpoints must increase and end at --steps=10, got [5]" in capsys.readouterr().err
+
+
+def _load_encoder():
+    return load_script("experiments/dates_encoder.py")
+
+
+def test_encoder_sweep_runs_both_encoders_bypass_off_and_resumes(tmp_path, capsys):
+    script = _load_encoder()
+    out = tmp_path / "dates_encoder.json"
+    assert script.main(TINY + ["--seeds", "0", "--output", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["script"] == "experiments/dates_encoder.py"
+    assert [(run["mode"], run["bypass"], run["encoder"]) for run in report["runs"]] == [
+        (mode, "off", encoder) for mode in script.MODES for encoder in ("bi", "uni")]
+    for run in report["runs"]:
+        assert run["variant"] == f"{run['mode']}/bypass-off/encoder-{run['encoder']}"
+        assert run["spec"]["settings"] == {"mode": run["mode"], "bypass": "off", "encoder": run["encoder"]}
+        assert set(run["checkpoints"]) == {"1", "2"}
+        checkpoint = run["checkpoints"]["2"]
+        assert {"exact", "characters", "alignment", "exact_by_format"} <= set(checkpoint)
+        assert len(checkpoint["exact_by_format"]) == 8
+    assert script.main(TINY + ["--seeds", "0", "1", "--variants", "local-m/bypass-off/encoder-bi",
+                               "--output", str(out)]) == 0
+    runs = json.loads(out.read_text())["runs"]
+    assert len(runs) == 9 and runs[-1]["seed"] == 1
+    assert "complete: 9 runs" in capsys.readouterr().out
+
+
+def test_encoder_sweep_shares_the_dates_config_and_its_unidirectional_runs(tmp_path):
+    """Same options give the same config as dates.py, and an encoder-uni run is dates.py's bypass-off run."""
+    dates, encoder = _load(), _load_encoder()
+    dates.main(TINY + ["--seeds", "0", "--variants", "local-m/bypass-off", "--output", str(tmp_path / "d.json")])
+    encoder.main(TINY + ["--seeds", "0", "--variants", "local-m/bypass-off/encoder-uni", "local-m/bypass-off/encoder-bi",
+                         "--output", str(tmp_path / "e.json")])
+    old, new = (json.loads((tmp_path / name).read_text()) for name in ("d.json", "e.json"))
+    assert old["config"] == new["config"]
+    assert new["runs"][0]["encoder"] == "uni" and old["runs"][0]["checkpoints"] == new["runs"][0]["checkpoints"]
+    assert new["runs"][0]["checkpoints"] != new["runs"][1]["checkpoints"]
+
+
+def test_encoder_sweep_needs_an_even_hidden_size(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        _load_encoder().main(TINY[:10] + ["7"] + TINY[11:] + ["--output", str(tmp_path / "e.json")])
+    assert "--hidden must be even for the bidirectional encoder" in capsys.readouterr().err
+    assert not (tmp_path / "e.json").exists()

@@ -210,3 +210,37 @@ def test_set_reads_json_values_and_bare_words():
     assert _sweep.parse_overrides(["lr=3e-3", "clip_norm=None", "reinforce=false", "baseline=moving_average"],
                                   settings) == {"lr": 3e-3, "clip_norm": None, "reinforce": False,
                                                 "baseline": "moving_average"}
+
+
+# dates_encoder.py's sweep is filled in chunks, so its file is checked without running its default call
+# (which would train what is missing).
+encoder_script = load_script("experiments/dates_encoder.py")
+
+
+def test_the_encoder_sweep_file_has_the_dates_budget_and_only_its_planned_runs():
+    path = RESULTS / "dates_encoder.json"
+    if not path.exists():
+        pytest.skip("no encoder sweep stored yet")
+    report, dates = json.loads(path.read_text()), json.loads((RESULTS / "dates.json").read_text())
+    assert report["format"] == _sweep.FORMAT and report["script"] == "experiments/dates_encoder.py"
+    assert report["config"] == dates["config"]  # the same steps, batch size, lr, data and checkpoints
+    planned = {(variant, seed) for variant in encoder_script.VARIANTS for seed in _sweep.DEFAULT_SEEDS}
+    stored = [(run["variant"], run["seed"]) for run in report["runs"]]
+    assert len(stored) == len(set(stored)) and set(stored) <= planned
+    for run in report["runs"]:
+        assert run["spec"]["config"] == report["config"] and PROVENANCE_KEYS <= set(run["provenance"])
+        assert run["spec"]["settings"] == {"mode": run["mode"], "bypass": "off", "encoder": run["encoder"]}
+        assert set(run["checkpoints"]) == {str(step) for step in report["config"]["checkpoints"]}
+    assert {key: report[key] for key in ("torch", "python", "hardware", "date")} == _sweep.summarize(report["runs"])
+
+
+def test_a_call_with_other_settings_leaves_the_encoder_sweep_file_byte_identical(tmp_path):
+    if not (RESULTS / "dates_encoder.json").exists():
+        pytest.skip("no encoder sweep stored yet")
+    path = tmp_path / "dates_encoder.json"
+    shutil.copyfile(RESULTS / "dates_encoder.json", path)
+    before = path.read_bytes()
+    with pytest.raises(_sweep.SweepMismatch, match=r"config\['steps'\]: stored \d+, asked 2"):
+        encoder_script.main(["--steps", "2", "--checkpoints", "2", "--seeds", "7", "--threads", "1",
+                             "--output", str(path)])
+    assert path.read_bytes() == before
