@@ -17,11 +17,11 @@ import torch
 
 from book import RESULTS, ROOT, load_script
 
-SCRIPTS = ("soft_hard", "channel_spatial", "dates")
+SCRIPTS = ("soft_hard", "channel_spatial", "dates", "dates_encoder")
 scripts = {name: load_script(f"experiments/{name}.py") for name in SCRIPTS}
 import _sweep  # noqa: E402  (on sys.path once load_script has loaded a script of experiments/)
 
-STORED_RUNS = {"soft_hard": 35, "channel_spatial": 45, "dates": 40}
+STORED_RUNS = {"soft_hard": 35, "channel_spatial": 45, "dates": 40, "dates_encoder": 40}
 PROVENANCE_KEYS = {"torch", "python", "platform", "device", "hardware", "threads", "cpu_capability", "cpu_env",
                    "date", "command", "git_commit", "git_dirty"}
 
@@ -45,7 +45,7 @@ def stored_copy(request, tmp_path):
 def test_a_call_with_other_settings_leaves_the_stored_file_byte_identical(stored_copy):
     name, path = stored_copy
     before = path.read_bytes()
-    steps = ["--steps", "2"] + (["--checkpoints", "2"] if name == "dates" else [])
+    steps = ["--steps", "2"] + (["--checkpoints", "2"] if name.startswith("dates") else [])
     with pytest.raises(_sweep.SweepMismatch, match=r"config\['steps'\]: stored \d+, asked 2") as refused:
         scripts[name].main(steps + ["--seeds", "7", "--threads", "1", "--output", str(path)])
     assert refused.value.code != 0 and "the file is unchanged" in str(refused.value.code)
@@ -212,35 +212,17 @@ def test_set_reads_json_values_and_bare_words():
                                                 "baseline": "moving_average"}
 
 
-# dates_encoder.py's sweep is filled in chunks, so its file is checked without running its default call
-# (which would train what is missing).
-encoder_script = load_script("experiments/dates_encoder.py")
 
-
-def test_the_encoder_sweep_file_has_the_dates_budget_and_only_its_planned_runs():
-    path = RESULTS / "dates_encoder.json"
-    if not path.exists():
-        pytest.skip("no encoder sweep stored yet")
-    report, dates = json.loads(path.read_text()), json.loads((RESULTS / "dates.json").read_text())
-    assert report["format"] == _sweep.FORMAT and report["script"] == "experiments/dates_encoder.py"
-    assert report["config"] == dates["config"]  # the same steps, batch size, lr, data and checkpoints
-    planned = {(variant, seed) for variant in encoder_script.VARIANTS for seed in _sweep.DEFAULT_SEEDS}
-    stored = [(run["variant"], run["seed"]) for run in report["runs"]]
-    assert len(stored) == len(set(stored)) and set(stored) <= planned
+def test_the_encoder_sweep_has_the_dates_budget_and_its_uni_runs_are_the_dates_bypass_off_runs():
+    """dates_encoder.py trains with dates.json's configuration, and its left-to-right runs reproduce
+    dates.json's bypass-off runs number for number (the default AttentionSeq2Seq is unchanged)."""
+    report, dates = (json.loads((RESULTS / f"{name}.json").read_text()) for name in ("dates_encoder", "dates"))
+    assert report["config"] == dates["config"]
+    assert {(run["variant"], run["seed"]) for run in report["runs"]} == {
+        (variant, seed) for variant in scripts["dates_encoder"].VARIANTS for seed in _sweep.DEFAULT_SEEDS}
+    bypass_off = {(run["mode"], run["seed"]): run for run in dates["runs"] if run["bypass"] == "off"}
     for run in report["runs"]:
-        assert run["spec"]["config"] == report["config"] and PROVENANCE_KEYS <= set(run["provenance"])
         assert run["spec"]["settings"] == {"mode": run["mode"], "bypass": "off", "encoder": run["encoder"]}
         assert set(run["checkpoints"]) == {str(step) for step in report["config"]["checkpoints"]}
-    assert {key: report[key] for key in ("torch", "python", "hardware", "date")} == _sweep.summarize(report["runs"])
-
-
-def test_a_call_with_other_settings_leaves_the_encoder_sweep_file_byte_identical(tmp_path):
-    if not (RESULTS / "dates_encoder.json").exists():
-        pytest.skip("no encoder sweep stored yet")
-    path = tmp_path / "dates_encoder.json"
-    shutil.copyfile(RESULTS / "dates_encoder.json", path)
-    before = path.read_bytes()
-    with pytest.raises(_sweep.SweepMismatch, match=r"config\['steps'\]: stored \d+, asked 2"):
-        encoder_script.main(["--steps", "2", "--checkpoints", "2", "--seeds", "7", "--threads", "1",
-                             "--output", str(path)])
-    assert path.read_bytes() == before
+        if run["encoder"] == "uni":
+            assert run["checkpoints"] == bypass_off[(run["mode"], run["seed"])]["checkpoints"]
