@@ -37,7 +37,9 @@ def test_first_code_cell_installs_the_package_from_the_configured_repository(pat
     first_code = next(cell for cell in notebook["cells"] if cell["cell_type"] == "code")
     source = "".join(first_code["source"])
     url = re.escape(load_config()["repository"]["url"])
-    assert re.search(rf"attnbook @ git\+{url}@[0-9a-f]{{40}}#subdirectory=code", source)
+    assert re.search(rf'^REPOSITORY = "{url}"$', source, re.M)
+    assert re.search(r'^COMMIT = "[0-9a-f]{40}"$', source, re.M)
+    assert 'f"attnbook @ git+{REPOSITORY}@{COMMIT}#subdirectory=code"' in source
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=NOTEBOOK_IDS)
@@ -62,7 +64,7 @@ def test_first_code_cell_reinstalls_when_another_version_is_installed(path):
 @pytest.mark.parametrize("path", CHAPTERS, ids=NOTEBOOK_IDS)
 def test_colab_installs_the_package_the_outputs_were_computed_with(path):
     source = "".join(next(c for c in load_notebook(path)["cells"] if c["cell_type"] == "code")["source"])
-    commit = re.search(r"@([0-9a-f]{40})#subdirectory=code", source).group(1)
+    commit = re.search(r'^COMMIT = "([0-9a-f]{40})"$', source, re.M).group(1)
     known = subprocess.run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=ROOT, capture_output=True)
     assert known.returncode == 0, f"the pinned commit {commit} is not in this repository's history"
     changed = subprocess.run(["git", "diff", "--stat", commit, "--", "code"], cwd=ROOT, capture_output=True,
@@ -92,14 +94,70 @@ def test_notebook_was_executed_top_to_bottom_without_errors(path):
     assert counts == list(range(1, len(counts) + 1))
 
 
+#: A solution, collapsed in every front end: an HTML <details> block (no `open`) whose summary
+#: names the exercise, then a blank line, so that plain CommonMark parses the solution as Markdown.
+SOLUTION = re.compile(r'^<details(?: class="[\w -]*")?>\n<summary(?: class="[\w -]*")?>Solution (\d+)</summary>\n\n'
+                      r'(?:.*\n)*?\n</details>\s*$', re.M)
+EXERCISES = re.compile(r"^## Exercises\n(.*?)(?=^#|\Z)", re.M | re.S)
+#: A "Common misconceptions" box: the theme's warning admonition as raw HTML (its title bold where the
+#: HTML is not styled), its Markdown after a blank line.
+MISCONCEPTIONS = re.compile(r'^<div class="admonition warning">\n'
+                            r'<p class="admonition-title">(?:<strong>)?Common misconceptions(?:</strong>)?</p>\n\n'
+                            r'(?:.*\n)+?\n</div>$', re.M)
+
+
+def chapter_skeleton(cells: list[dict]) -> list[str]:
+    """What is missing from a chapter's skeleton: title, sections, misconceptions, a solution per exercise."""
+    markdown = [("".join(cell["source"])) for cell in cells if cell["cell_type"] == "markdown"]
+    text = "\n".join(markdown)
+    missing = []
+    if not re.match(r"# \S", text):
+        missing.append("the chapter starts with its title (no label line before it)")
+    missing += [heading for heading in ("## Overview", "## Summary", "## Exercises", "## References")
+                if not re.search(rf"^{heading}$", text, re.M)]
+    if not MISCONCEPTIONS.search(text):
+        missing.append("a Common misconceptions box")
+    exercises = EXERCISES.search(text)
+    numbers = [int(n) for n in re.findall(r"^(\d+)\. ", exercises.group(1), re.M)] if exercises else []
+    if numbers != list(range(1, len(numbers) + 1)) or not numbers:
+        missing.append(f"exercises numbered 1, 2, ... (found {numbers})")
+    solutions = [int(match.group(1)) for cell in markdown for match in SOLUTION.finditer(cell)]
+    if solutions != numbers:
+        missing.append(f"one collapsed <details> Solution per exercise, in order: exercises {numbers}, "
+                       f"solutions {solutions}")
+    return missing
+
+
 @pytest.mark.parametrize("path", CHAPTERS, ids=NOTEBOOK_IDS)
 def test_chapter_has_the_book_skeleton(path):
-    markdown = "\n".join("".join(c["source"]) for c in load_notebook(path)["cells"] if c["cell_type"] == "markdown")
-    assert re.match(r"\(chap-[\w-]+\)=\n# ", markdown), "a label, then the title"
-    for heading in ("## Overview", "## Summary", "## Exercises", "## References"):
-        assert heading in markdown
-    assert "Common misconceptions" in markdown
-    assert ":class: dropdown" in markdown, "exercise solutions are hidden in dropdowns"
+    assert chapter_skeleton(load_notebook(path)["cells"]) == []
+
+
+def test_the_skeleton_check_fails_without_a_solution():
+    cells = load_notebook(CHAPTERS[0])["cells"]
+    solutions = [i for i, cell in enumerate(cells) if SOLUTION.search("".join(cell["source"]))]
+    assert solutions, "the first chapter has solutions"
+    without_one = cells[:solutions[-1]] + cells[solutions[-1] + 1:]
+    assert any("Solution per exercise" in problem for problem in chapter_skeleton(without_one))
+    opened = [dict(cell, source=["".join(cell["source"]).replace("<details", "<details open", 1)])
+              if i == solutions[0] else cell for i, cell in enumerate(cells)]
+    assert any("Solution per exercise" in problem for problem in chapter_skeleton(opened)), "an open <details>"
+    as_before = [dict(cell, source=["(chap-x)=\n"] + cell["source"]) if i == 0 else cell for i, cell in enumerate(cells)]
+    assert any("title" in problem for problem in chapter_skeleton(as_before))
+
+
+CODE_LINE_LIMIT = 88
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=NOTEBOOK_IDS)
+def test_code_lines_fit_the_column(path):
+    # 88 characters fit the book's desktop column at its code font size, and a notebook's without
+    # scrolling sideways.
+    long = [f"cell {index}, line {number + 1} ({len(line)} characters): {line.strip()[:60]}"
+            for index, cell in enumerate(load_notebook(path)["cells"]) if cell["cell_type"] == "code"
+            for number, line in enumerate("".join(cell["source"]).split("\n"))
+            if len(line) > CODE_LINE_LIMIT]
+    assert not long, f"{len(long)} code line(s) over {CODE_LINE_LIMIT} characters:\n" + "\n".join(long)
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=NOTEBOOK_IDS)

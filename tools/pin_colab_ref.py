@@ -1,8 +1,9 @@
 """Pin the commit and the version of attnbook that each notebook's first cell installs on Colab.
 
-The install cell reads ``REQUIRED = "<version>"`` and
-``attnbook @ git+<repository>@<commit>#subdirectory=code``: it installs that commit unless the
-installed attnbook is already version ``REQUIRED``. The commit is the last one that changed
+The install cell reads ``REQUIRED = "<version>"``, ``REPOSITORY = "<repository>"`` and
+``COMMIT = "<commit>"`` and installs ``attnbook @ git+{REPOSITORY}@{COMMIT}#subdirectory=code``
+(three short lines rather than one requirement string, so every code line fits 88 characters)
+unless the installed attnbook is already version ``REQUIRED``. The commit is the last one that changed
 ``code/``, so a reader in Colab gets exactly the package the stored outputs were computed with;
 the version is ``code/pyproject.toml``'s, the one place it is written. A reader who installed an
 older version (a reused Colab runtime) gets the new one only if the version moved, so bump it in
@@ -21,7 +22,7 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PATTERN = re.compile(r"(attnbook @ git\+https://[^@\s\"]+@)([0-9a-zA-Z._-]+)(#subdirectory=code)")
+PATTERN = re.compile(r'^(COMMIT = ")([0-9a-zA-Z._-]+)(")$', re.M)
 REQUIRED = re.compile(r'^(REQUIRED = ")([^"]*)(")$', re.M)
 
 
@@ -50,7 +51,7 @@ def main() -> None:
         source = "".join(cell["source"])
         old_commit, old_version = PATTERN.search(source), REQUIRED.search(source)
         if not old_commit or not old_version:
-            raise SystemExit(f"{path.name}: the first code cell has no attnbook install line or no REQUIRED line")
+            raise SystemExit(f"{path.name}: the first code cell has no COMMIT line or no REQUIRED line")
         source = PATTERN.sub(lambda m: m.group(1) + commit + m.group(3), source, count=1)
         source = REQUIRED.sub(lambda m: m.group(1) + version + m.group(3), source, count=1)
         cell["source"] = source.splitlines(keepends=True)
