@@ -1,5 +1,6 @@
 """Data the chapters generate from a seed: cluttered digits (scikit-learn's digits in clutter,
-with the true box) and the date-format translation task with its known alignment.
+with the true box), the date-format translation task with its known alignment, and the long
+transliteration task (a random string mapped symbol by symbol, so target t aligns to source t).
 """
 
 from .cluttered import ClutteredDigits, make_cluttered_digits
@@ -17,6 +18,19 @@ from .dates import (
     score_dates,
     accuracy_by_format,
 )
+from .transliteration import (
+    TRANSLITERATION_SOURCE_VOCAB,
+    TRANSLITERATION_TARGET_VOCAB,
+    TRANSLITERATION,
+    TransliterationExample,
+    TransliterationBatch,
+    TransliterationScores,
+    transliterate,
+    make_transliterations,
+    encode_transliterations,
+    decode_transliterations,
+    score_transliterations,
+)
 
 __all__ = [
     "ClutteredDigits",
@@ -33,4 +47,15 @@ __all__ = [
     "decode_target",
     "score_dates",
     "accuracy_by_format",
+    "TRANSLITERATION_SOURCE_VOCAB",
+    "TRANSLITERATION_TARGET_VOCAB",
+    "TRANSLITERATION",
+    "TransliterationExample",
+    "TransliterationBatch",
+    "TransliterationScores",
+    "transliterate",
+    "make_transliterations",
+    "encode_transliterations",
+    "decode_transliterations",
+    "score_transliterations",
 ]
