@@ -160,6 +160,38 @@ def test_code_lines_fit_the_column(path):
     assert not long, f"{len(long)} code line(s) over {CODE_LINE_LIMIT} characters:\n" + "\n".join(long)
 
 
+#: A printed line (a code cell's stdout or stderr) fits the same column as the code above it.
+PRINTED_LINE_LIMIT = CODE_LINE_LIMIT
+
+
+def long_printed_lines(cells: list[dict]) -> list[str]:
+    """The stored stream-output lines wider than PRINTED_LINE_LIMIT, each with where it is."""
+    return [f"cell {index}, {output['name']} line {number + 1} ({len(line)} characters): {line.strip()[:60]}"
+            for index, cell in enumerate(cells) if cell["cell_type"] == "code"
+            for output in cell.get("outputs", []) if output["output_type"] == "stream"
+            for number, line in enumerate("".join(output["text"]).split("\n"))
+            if len(line) > PRINTED_LINE_LIMIT]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=NOTEBOOK_IDS)
+def test_printed_lines_fit_the_column(path):
+    # Issue 20: a printed table or sentence wider than the column scrolls sideways (or loses its
+    # last column) in the book and in a notebook; the stored outputs are what a reader sees.
+    long = long_printed_lines(load_notebook(path)["cells"])
+    assert not long, (f"{len(long)} printed line(s) over {PRINTED_LINE_LIMIT} characters "
+                      "(wrap the print, or narrow or split the table; then `make execute`):\n"
+                      + "\n".join(long))
+
+
+def test_the_printed_line_check_finds_a_long_line():
+    wide = "x" * (PRINTED_LINE_LIMIT + 1)
+    cells = [{"cell_type": "code", "source": [], "outputs": [
+        {"output_type": "stream", "name": "stdout", "text": ["fits\n", wide + "\n"]}]}]
+    assert long_printed_lines(cells) == [f"cell 0, stdout line 2 ({len(wide)} characters): {wide[:60]}"]
+    cells[0]["outputs"][0]["text"] = ["x" * PRINTED_LINE_LIMIT + "\n"]
+    assert long_printed_lines(cells) == []
+
+
 @pytest.mark.parametrize("path", CHAPTERS, ids=NOTEBOOK_IDS)
 def test_chapters_import_the_package_one_way(path):
     """`import attnbook as ab`, then `ab.<name>` or `ab.<room>.<name>`: the code says where it lives."""
