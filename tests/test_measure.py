@@ -25,6 +25,12 @@ def test_freed_tensors_are_not_counted_twice():
     assert peak_tensor_memory(one_at_a_time) == 4000
 
 
+def test_views_of_inputs_made_before_the_call_are_not_counted():
+    x = torch.ones(1000)  # allocated before the count
+    assert peak_tensor_memory(lambda: x[10:].unfold(0, 10, 5).transpose(0, 1)) == 0
+    assert peak_tensor_memory(lambda: x.view(10, 100).t() * 2) == 4000  # only the product is new
+
+
 def test_quadratic_scores_grow_four_times_when_length_doubles():
     def scores(n):
         q = torch.randn(n, 16)

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from attnbook import attention
 from attnbook.measure import count_tensor_memory
-from attnbook.local.sliding_window import _band_block_structure
+from attnbook.local.sliding_window import _band_block_structure, _cached_block_plan
 from attnbook.local import (
     LuongAttention,
     RollingKVCache,
@@ -183,9 +183,11 @@ def test_blocked_path_never_synchronises_the_gpu():
 def test_blocked_memory_grows_linearly_with_length():
     def peak(seq):
         query, key, value = _qkv(batch=1, heads=1, seq=seq, dim=16, dtype=torch.float32)
+        sliding_window_attention(query, key, value, 16, path="blocked")  # builds the mask, a constant size
         return count_tensor_memory(lambda: sliding_window_attention(query, key, value, 16, path="blocked")).bytes
 
-    small, large = peak(1024), peak(2048)
+    # (SDPA's float copy of a (block, span) mask adds a constant, which shorter lengths would feel)
+    small, large = peak(2048), peak(4096)
     assert 1.8 < large / small < 2.2  # dense scores would grow 4x
 
 
@@ -238,8 +240,65 @@ def test_padding_mask_reuses_the_cached_band_structure():
     assert first.full_kv_num_blocks is None  # every touched tile is partial, so the padding is applied
 
 
-def test_default_block_size():
-    assert [default_block_size(w) for w in (0, 64, 10_000)] == [16, 64, 512]
+def test_default_block_size_depends_on_the_hardware_not_the_window():
+    assert [default_block_size(w) for w in (0, 64, 10_000)] == [128, 128, 128]
+    assert default_block_size(64, "cpu") == default_block_size(64, torch.device("cuda")) == 128
+    assert default_block_size(64, "meta") == default_block_size(64)  # a type not measured: the CPU's
+
+
+def test_blocked_mask_is_built_once_per_setting():
+    query, key, value = _qkv(seq=300, dtype=torch.float32)
+    _cached_block_plan.cache_clear()
+    first = sliding_window_attention(query, key, value, 9, path="blocked", block_size=32)
+    second = sliding_window_attention(query * 2, key, value, 9, path="blocked", block_size=32)
+    assert _cached_block_plan.cache_info().misses == 1 and _cached_block_plan.cache_info().hits == 1
+    assert not torch.equal(first, second)
+    plan = _cached_block_plan(300, 9, False, 32, "cpu")
+    # one mask per run of blocks: the first block, the interior (one mask for all), the last
+    assert [(run_first, count, tuple(mask.shape)) for run_first, count, mask in plan.runs] == [
+        (0, 1, (1, 32, 56)), (1, 7, (1, 32, 56)), (8, 2, (2, 32, 56))]
+    assert all(mask.dtype == torch.bool for *_, mask in plan.runs)
+    sliding_window_attention(query, key, value, 9, causal=True, path="blocked", block_size=32)
+    assert _cached_block_plan.cache_info().misses == 2  # another setting, another mask
+
+
+def test_a_mask_cached_in_inference_mode_serves_training():
+    # A tensor made under torch.inference_mode cannot be saved for backward; the cache makes its own.
+    query, key, value = _qkv(batch=1, heads=1, seq=50, dtype=torch.float32)
+    _cached_block_plan.cache_clear()
+    with torch.inference_mode():
+        sliding_window_attention(query, key, value, 3, path="blocked", block_size=8)
+    query.requires_grad_()
+    sliding_window_attention(query, key, value, 3, path="blocked", block_size=8).sum().backward()
+    assert _cached_block_plan.cache_info().hits == 1 and torch.isfinite(query.grad).all()
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_blocked_forward_allocates_about_twice_the_output(causal):
+    # The runs' contexts and the copy that joins them; no (seq, seq) tensor, no per-call mask,
+    # and the query, key and value windows are views (fused full attention allocates the output once).
+    query, key, value = _qkv(batch=2, heads=2, seq=1000, dim=16, dtype=torch.float32)
+    sliding_window_attention(query, key, value, 20, causal, path="blocked")  # the mask is cached
+    peak = count_tensor_memory(lambda: sliding_window_attention(query, key, value, 20, causal, path="blocked"))
+    output = query.numel() * 4
+    assert output * 2 <= peak.bytes <= output * 2.1
+
+
+def test_blocked_path_runs_the_fused_kernel(device):
+    # Strided key windows and a broadcast boolean mask are accepted by SDPA's fused kernels,
+    # so the scores are never stored (the math backend would store them).
+    from torch.profiler import ProfilerActivity, profile
+
+    query, key, value = (t.requires_grad_() for t in _qkv(seq=300, dim=64, dtype=torch.float32, device=device))
+    padding = (torch.rand(2, 300, generator=torch.Generator().manual_seed(3)) > 0.3).to(device)
+    for mask in (None, padding):
+        with profile(activities=[ProfilerActivity.CPU]) as recorded:
+            sliding_window_attention(query, key, value, 32, key_padding_mask=mask, path="blocked").sum().backward()
+        names = {event.name for event in recorded.events()}
+        fused = {name for name in names if name.startswith("aten::_scaled_dot_product_")
+                 and not name.startswith("aten::_scaled_dot_product_attention_math")}
+        assert fused and not any("attention_math" in name for name in names), names
+        assert any(name.endswith("_backward") for name in fused), fused
 
 
 @pytest.mark.parametrize(

@@ -58,12 +58,16 @@ class _LiveStorageCounter(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         result = func(*args, **(kwargs or {}))
+        # A view or an in-place result shares an input's storage: no new memory, even
+        # when that storage was allocated before the count began (a slice of an input).
+        inputs = {t.untyped_storage().data_ptr() for t in tree_flatten((args, kwargs))[0]
+                  if isinstance(t, torch.Tensor) and t.device.type != "meta"}
         for tensor in tree_flatten(result)[0]:
             if not isinstance(tensor, torch.Tensor) or tensor.device.type == "meta":
                 continue
             storage = tensor.untyped_storage()
             pointer = storage.data_ptr()
-            if pointer and pointer not in self._tracked:
+            if pointer and pointer not in self._tracked and pointer not in inputs:
                 size = storage.nbytes()
                 self._tracked.add(pointer)
                 self.live += size
