@@ -96,23 +96,22 @@ def default_block_size(window: int, device: torch.device | str | None = None) ->
     many small problems and, in the backward pass, more overlapping key windows (each
     window's key and value gradients are stored before they are summed). On the CPU 128 was
     chosen by measurement (``benchmarks/sliding_window.py --heads 8 --sizes 8192 --windows
-    64 512 --methods blocked:64 blocked:128 blocked:256 blocked:window --rounds 9``, stored as
-    ``sliding_window_block_size_cpu``; float32, batch 1, 8 heads, dim 64, 2 threads of an AMD
-    EPYC; medians of 9 interleaved rounds in ms, and the training step's peak tensor memory
-    in MiB):
+    64 512 --methods blocked:64 blocked:128 blocked:256 blocked:window --rounds 9``; float32,
+    batch 1, 8 heads, dim 64, 2 threads of an AMD EPYC; medians of 9 interleaved rounds in
+    ms, and the training step's peak tensor memory in MiB):
 
     ============  ========  ==========  =========  ===========  ==========
     block         fwd w=64  train w=64  fwd w=512  train w=512  MiB w=512
     ============  ========  ==========  =========  ===========  ==========
-    64            35        179         153        1127         561
-    128           41        169         167        764          337
-    256           53        212         161        727          225
-    w (old rule)  35        175         195        731          169
+    64            35        170         157        1020         561
+    128           41        168         159        742          337
+    256           55        211         162        662          225
+    w (old rule)  35        174         192        727          169
     ============  ========  ==========  =========  ===========  ==========
 
     128 has the smallest worst case, at most 1.17x the fastest block of a column (forward
-    at w = 64); 64 is 1.55x slower to train at w = 512, 256 1.52x slower forward at w = 64,
-    and the old rule (the window, clamped to 16..512) 1.27x slower forward at w = 512. The
+    at w = 64); 64 is 1.54x slower to train at w = 512, 256 1.58x slower forward at w = 64,
+    and the old rule (the window, clamped to 16..512) 1.22x slower forward at w = 512. The
     forward pass allocates the same at every block size (32 MiB here). On CUDA 128 is
     FlexAttention's tile size; it has not been measured there.
 
