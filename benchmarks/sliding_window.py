@@ -24,8 +24,9 @@ forward and the backward of loss = out.sum() (torch.autograd.grad, so nothing ac
 
 Time: all methods run in one process, in interleaved rounds, for each (N, w): every round
 times each method's forward and then its training step once (attnbook.measure.median_time of
-one call; CUDA is synchronised around it), starting each round one method further along, so
-that drift in the machine's speed hits all methods alike. After warm-up (compilation, kernel
+one call; CUDA is synchronised around it), the methods in a shuffled order (seeded by the
+round), so that drift in the machine's speed hits all methods alike and no method always
+follows the same one (a method after one that frees a gigabyte runs on cold memory). After warm-up (compilation, kernel
 loading) --rounds rounds run; a method whose samples already add up to --budget seconds
 stops after 3 rounds. Each row has the median ("seconds", "train_seconds"), the interquartile
 range ("seconds_iqr"), the min-max range ("seconds_range") and the samples. A ratio between
@@ -66,6 +67,7 @@ import collections
 import functools
 import json
 import math
+import random
 import resource
 import statistics
 import subprocess
@@ -194,7 +196,8 @@ def _prefix(part: str) -> str:
 
 
 def _count_tensors(rows: dict[str, dict], calls: dict[str, dict[str, Callable]]) -> None:
-    """tensor_bytes and train_tensor_bytes; a method that fails here gets its error recorded."""
+    """tensor_bytes and train_tensor_bytes of a call after one uncounted call (so the blocked
+    path's cached masks are not counted); a method that fails here gets its error recorded."""
     from attnbook.measure import count_tensor_memory
 
     for method, parts in calls.items():
@@ -205,6 +208,7 @@ def _count_tensors(rows: dict[str, dict], calls: dict[str, dict[str, Callable]])
                 rows[method][prefix + "tensor_note"] = "not counted: the tensor counter cannot run compiled code"
                 continue
             try:
+                fn()
                 reading = count_tensor_memory(fn)
             except Exception as error:  # noqa: BLE001 - the method itself fails: recorded, left out
                 rows[method][prefix + "error"] = _error_text(error)
@@ -216,44 +220,59 @@ def _count_tensors(rows: dict[str, dict], calls: dict[str, dict[str, Callable]])
 
 def _warm_up(rows: dict[str, dict], calls: dict[str, dict[str, Callable]], device: str) -> dict[str, dict]:
     """Run each part twice (compilation, kernels, thread pools), then read its CUDA peak and its
-    SDPA backends; return the parts that ran, by method."""
+    SDPA backends; return the parts that ran, by method.
+
+    A compilation that fails (FlexAttention's backward on the CPU) leaves torch.compile running
+    that function eagerly from then on, the parts that had compiled included; so after a
+    failure the caches are cleared and the parts that ran are compiled again.
+    """
+    import torch
+
     from attnbook.measure import measure_peak_memory
 
-    ready = {}
+    ready: dict[str, dict[str, Callable]] = {}
+    failed = False
     for method, parts in calls.items():
         row = rows[method]
-        if "error" in row:
-            continue
         for part, fn in parts.items():
             prefix = _prefix(part)
-            if prefix + "error" in row:
+            if "error" in row or prefix + "error" in row:
                 continue
             try:
                 fn()
                 fn()
             except Exception as error:  # noqa: BLE001 - recorded in the row, the other methods still run
                 row[prefix + "error"] = _error_text(error)
+                failed = True
                 continue
+            ready.setdefault(method, {})[part] = fn
+    if failed:
+        torch._dynamo.reset()
+        for parts in ready.values():
+            for fn in parts.values():
+                fn()
+                fn()
+    ready = {method: parts for method, parts in ready.items() if "forward" in parts and "error" not in rows[method]}
+    for method, parts in ready.items():
+        for part, fn in parts.items():
+            prefix = _prefix(part)
             if device == "cuda":
                 peak = measure_peak_memory(fn, device)
-                row.update({prefix + "peak_bytes": peak.bytes, "peak_method": peak.method,
-                            prefix + "peak_text": _mib_text(peak.bytes)})
-            row["sdpa_" + part] = sdpa_backends(fn)
-            ready.setdefault(method, {})[part] = fn
-        if "forward" not in ready.get(method, {}):
-            ready.pop(method, None)
+                rows[method].update({prefix + "peak_bytes": peak.bytes, "peak_method": peak.method,
+                                     prefix + "peak_text": _mib_text(peak.bytes)})
+            rows[method]["sdpa_" + part] = sdpa_backends(fn)
     return ready
 
 
 def _time_rounds(rows: dict[str, dict], ready: dict[str, dict[str, Callable]], args: argparse.Namespace) -> None:
-    """Interleaved rounds: each round times every method's parts once, starting one method further along."""
+    """Interleaved rounds: each round times every method's parts once, in an order of its own."""
     from attnbook.measure import median_time
 
     samples = {method: {part: {} for part in parts} for method, parts in ready.items()}
-    order = list(ready)
     for round_index in range(args.rounds):
-        shift = round_index % len(order) if order else 0
-        for method in order[shift:] + order[:shift]:
+        order = list(ready)
+        random.Random(round_index).shuffle(order)
+        for method in order:
             for part, fn in ready[method].items():
                 taken = samples[method][part]
                 if len(taken) >= MIN_ROUNDS and sum(taken.values()) >= args.budget:

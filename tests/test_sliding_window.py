@@ -186,8 +186,7 @@ def test_blocked_memory_grows_linearly_with_length():
         sliding_window_attention(query, key, value, 16, path="blocked")  # builds the mask, a constant size
         return count_tensor_memory(lambda: sliding_window_attention(query, key, value, 16, path="blocked")).bytes
 
-    # (SDPA's float copy of a (block, span) mask adds a constant, which shorter lengths would feel)
-    small, large = peak(2048), peak(4096)
+    small, large = peak(1024), peak(2048)
     assert 1.8 < large / small < 2.2  # dense scores would grow 4x
 
 
@@ -253,13 +252,16 @@ def test_blocked_mask_is_built_once_per_setting():
     second = sliding_window_attention(query * 2, key, value, 9, path="blocked", block_size=32)
     assert _cached_block_plan.cache_info().misses == 1 and _cached_block_plan.cache_info().hits == 1
     assert not torch.equal(first, second)
-    plan = _cached_block_plan(300, 9, False, 32, "cpu")
-    # one mask per run of blocks: the first block, the interior (one mask for all), the last
-    assert [(run_first, count, tuple(mask.shape)) for run_first, count, mask in plan.runs] == [
+    plan = _cached_block_plan(300, 9, False, 32, "cpu", torch.float32)
+    # one mask per run of blocks: the first block, the interior (one mask for all), the last two
+    assert [(run_first, count, tuple(mask.shape)) for run_first, count, mask, _ in plan.runs] == [
         (0, 1, (1, 32, 56)), (1, 7, (1, 32, 56)), (8, 2, (2, 32, 56))]
-    assert all(mask.dtype == torch.bool for *_, mask in plan.runs)
+    for *_, visible, bias in plan.runs:  # the booleans, and SDPA's additive form of them
+        assert visible.dtype == torch.bool and bias.dtype == torch.float32
+        assert torch.equal(bias, torch.zeros_like(bias).masked_fill(~visible, float("-inf")))
     sliding_window_attention(query, key, value, 9, causal=True, path="blocked", block_size=32)
-    assert _cached_block_plan.cache_info().misses == 2  # another setting, another mask
+    sliding_window_attention(query.double(), key.double(), value.double(), 9, path="blocked", block_size=32)
+    assert _cached_block_plan.cache_info().misses == 3  # another setting or dtype, another mask
 
 
 def test_a_mask_cached_in_inference_mode_serves_training():
@@ -275,8 +277,8 @@ def test_a_mask_cached_in_inference_mode_serves_training():
 
 @pytest.mark.parametrize("causal", [False, True])
 def test_blocked_forward_allocates_about_twice_the_output(causal):
-    # The runs' contexts and the copy that joins them; no (seq, seq) tensor, no per-call mask,
-    # and the query, key and value windows are views (fused full attention allocates the output once).
+    # The runs' contexts and the copy that joins them (fused full attention allocates the output
+    # once); no (seq, seq) tensor, no mask made per call, and the query, key and value windows are views.
     query, key, value = _qkv(batch=2, heads=2, seq=1000, dim=16, dtype=torch.float32)
     sliding_window_attention(query, key, value, 20, causal, path="blocked")  # the mask is cached
     peak = count_tensor_memory(lambda: sliding_window_attention(query, key, value, 20, causal, path="blocked"))

@@ -15,11 +15,12 @@ Three paths that compute the same thing, all from the one band predicate
   ``F.scaled_dot_product_attention``, so a fused kernel does the work and
   nothing of size ``seq x seq`` exists. The query, key and value windows are
   strided views of the inputs (``unfold``), not copies: SDPA's batch is
-  ``batch * heads`` and its heads are the blocks. The band's boolean masks are
-  built once per ``(seq, window, causal, block_size, device)`` from int32
-  positions and cached: the interior blocks, whose windows lie inside the
-  sequence, share one ``(block_size, span)`` mask, and the few blocks at either
-  end get their own; each run of blocks is one SDPA call. So the forward pass
+  ``batch * heads`` and its heads are the blocks. The band's masks are built
+  once per ``(seq, window, causal, block_size, device, dtype)`` from int32
+  positions and cached, as booleans and as SDPA's additive form in the
+  queries' dtype: the interior blocks, whose windows lie inside the sequence,
+  share one ``(block_size, span)`` mask, and the few blocks at either end get
+  their own; each run of blocks is one SDPA call. So the forward pass
   allocates the runs' contexts, one copy that joins them and small buffers at
   the ends: about twice the output, where fused full attention allocates it
   once. A padding mask differs per sequence: it is combined with the band on
@@ -95,22 +96,25 @@ def default_block_size(window: int, device: torch.device | str | None = None) ->
     many small problems and, in the backward pass, more overlapping key windows (each
     window's key and value gradients are stored before they are summed). On the CPU 128 was
     chosen by measurement (``benchmarks/sliding_window.py --heads 8 --sizes 8192 --windows
-    64 512 --methods blocked:64 blocked:128 blocked:256 blocked:window``; float32, batch 1,
-    8 heads, dim 64, 2 threads of an AMD EPYC, 7 interleaved rounds, medians in ms):
+    64 512 --methods blocked:64 blocked:128 blocked:256 blocked:window --rounds 9``, stored as
+    ``sliding_window_block_size_cpu``; float32, batch 1, 8 heads, dim 64, 2 threads of an AMD
+    EPYC; medians of 9 interleaved rounds in ms, and the training step's peak tensor memory
+    in MiB):
 
-    ============  ==========  ==========  ==========  ==========
-    block         fwd w=64    train w=64  fwd w=512   train w=512
-    ============  ==========  ==========  ==========  ==========
-    64            46          189         149         1185
-    128           49          186         158         667
-    256           70          232         156         630
-    w (old rule)  46          189         182         698
-    ============  ==========  ==========  ==========  ==========
+    ============  ========  ==========  =========  ===========  ==========
+    block         fwd w=64  train w=64  fwd w=512  train w=512  MiB w=512
+    ============  ========  ==========  =========  ===========  ==========
+    64            35        179         153        1127         561
+    128           41        169         167        764          337
+    256           53        212         161        727          225
+    w (old rule)  35        175         195        731          169
+    ============  ========  ==========  =========  ===========  ==========
 
-    128 is within 8% of the fastest block in all four columns; 64 is 1.8x slower to train at
-    w = 512, 256 1.4x slower forward at w = 64, and the old rule (the window, clamped to
-    16..512) 1.15x slower forward at w = 512. On CUDA 128 is FlexAttention's tile size; it
-    has not been measured there.
+    128 has the smallest worst case, at most 1.17x the fastest block of a column (forward
+    at w = 64); 64 is 1.55x slower to train at w = 512, 256 1.52x slower forward at w = 64,
+    and the old rule (the window, clamped to 16..512) 1.27x slower forward at w = 512. The
+    forward pass allocates the same at every block size (32 MiB here). On CUDA 128 is
+    FlexAttention's tile size; it has not been measured there.
 
     Args:
         window: how far a query looks each way (only back when causal), >= 0; checked,
@@ -166,18 +170,20 @@ class _BlockPlan(NamedTuple):
     Block ``b`` holds queries ``b * block_size .. b * block_size + block_size - 1`` and
     attends to the ``span`` keys from ``b * block_size - left``. ``runs`` are the blocks
     before the interior (their windows start before the sequence), the interior (every
-    key of every window inside the sequence: one ``(1, block_size, span)`` mask serves
-    them all) and the blocks after it, each as ``(first block, number of blocks, mask)``
-    with a boolean mask of shape ``(blocks or 1, block_size, span)``; empty runs are left out.
+    key of every window inside the sequence: one mask serves them all) and the blocks
+    after it, each as ``(first block, number of blocks, visible, bias)``: ``visible`` the
+    boolean mask, of shape ``(blocks or 1, block_size, span)``, and ``bias`` the same as
+    SDPA's additive mask in the queries' dtype (0 where visible, -inf elsewhere), which SDPA
+    would otherwise make from the booleans on every call. Empty runs are left out.
     """
 
     left: int
     span: int
-    runs: tuple[tuple[int, int, torch.Tensor], ...]
+    runs: tuple[tuple[int, int, torch.Tensor, torch.Tensor], ...]
 
 
 def _build_block_plan(seq_len: int, window: int, causal: bool, block_size: int,
-                      device: torch.device | str) -> _BlockPlan:
+                      device: torch.device | str, dtype: torch.dtype) -> _BlockPlan:
     lowest, left = band_offsets(window, causal)  # query i sees keys i - left .. i - lowest
     # Keys one block of queries can see, rounded up to a multiple of 8 so that the
     # fused kernels' alignment rules for the mask hold; the extra keys are masked.
@@ -200,27 +206,34 @@ def _build_block_plan(seq_len: int, window: int, causal: bool, block_size: int,
         # kernel is fully masked (their outputs are cut off).
         return visible | (query >= seq_len)  # (count, block_size, span)
 
+    runs = []
     # (first block, blocks, blocks with a mask of their own): every interior block has the first one's mask
-    bounds = ((0, before, before), (before, interior, 1), (before + interior, after, after))
-    return _BlockPlan(left, span, tuple((first, count, mask(first, masks)) for first, count, masks in bounds if count))
+    for first, count, masks in ((0, before, before), (before, interior, 1), (before + interior, after, after)):
+        if count:
+            visible = mask(first, masks)
+            bias = torch.zeros(visible.shape, dtype=dtype, device=device).masked_fill_(~visible, -math.inf)
+            runs.append((first, count, visible, bias))
+    return _BlockPlan(left, span, tuple(runs))
 
 
 @functools.lru_cache(maxsize=64)
-def _cached_block_plan(seq_len: int, window: int, causal: bool, block_size: int, device: str) -> _BlockPlan:
+def _cached_block_plan(seq_len: int, window: int, causal: bool, block_size: int, device: str,
+                       dtype: torch.dtype) -> _BlockPlan:
     # A tensor made under torch.inference_mode could not be saved for a later backward pass.
     with torch.inference_mode(False):
-        return _build_block_plan(seq_len, window, causal, block_size, device)
+        return _build_block_plan(seq_len, window, causal, block_size, device, dtype)
 
 
-def _block_plan(seq_len: int, window: int, causal: bool, block_size: int, device: torch.device) -> _BlockPlan:
-    """The plan of the blocked path, built once per ``(seq_len, window, causal, block_size, device)``.
+def _block_plan(seq_len: int, window: int, causal: bool, block_size: int, device: torch.device,
+                dtype: torch.dtype) -> _BlockPlan:
+    """The plan of the blocked path, built once per ``(seq_len, window, causal, block_size, device, dtype)``.
 
     Under ``torch.compile`` it is built inside the graph instead (a few small integer
     ops): the compiler traces through a cache rather than reading it.
     """
     if torch.compiler.is_compiling():
-        return _build_block_plan(seq_len, window, causal, block_size, device)
-    return _cached_block_plan(seq_len, window, causal, block_size, str(device))
+        return _build_block_plan(seq_len, window, causal, block_size, device, dtype)
+    return _cached_block_plan(seq_len, window, causal, block_size, str(device), dtype)
 
 
 def _windows(tensor: torch.Tensor, dim: int, start: int, count: int, width: int, step: int) -> torch.Tensor:
@@ -236,7 +249,8 @@ def _windows(tensor: torch.Tensor, dim: int, start: int, count: int, width: int,
 
 
 def _attend_run(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, key_padding_mask: torch.Tensor | None,
-                plan: _BlockPlan, block_size: int, first: int, count: int, visible: torch.Tensor) -> torch.Tensor:
+                plan: _BlockPlan, block_size: int, first: int, count: int, visible: torch.Tensor,
+                bias: torch.Tensor) -> torch.Tensor:
     """One fused SDPA call for ``count`` blocks from block ``first``: ``(batch, heads, count, block_size, dim_v)``."""
     batch, heads = query.shape[:2]
     # Without a padding mask the band is the same for every sequence and head: SDPA's batch is
@@ -256,8 +270,8 @@ def _attend_run(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, key
     key_blocks, value_blocks = (to_sdpa(_windows(t, 2, start - plan.left, count, plan.span, block_size))
                                 for t in (key, value))
     if heads_first:
-        # visible[None]: (1, count or 1, block, span), broadcast over batch * heads
-        context = F.scaled_dot_product_attention(query_blocks, key_blocks, value_blocks, attn_mask=visible[None])
+        # bias[None]: (1, count or 1, block, span), broadcast over batch * heads
+        context = F.scaled_dot_product_attention(query_blocks, key_blocks, value_blocks, attn_mask=bias[None])
         return context.unflatten(0, (batch, heads))
     real = _windows(key_padding_mask, 1, start - plan.left, count, plan.span, block_size)  # (batch, count, span)
     visible = visible & real[:, :, None, :]  # (batch, count, block, span)
@@ -272,9 +286,8 @@ def _attend_run(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, key
 
 def _blocked(query, key, value, window, causal, key_padding_mask, block_size):
     seq_len = query.shape[2]
-    plan = _block_plan(seq_len, window, causal, block_size, query.device)
-    contexts = [_attend_run(query, key, value, key_padding_mask, plan, block_size, first, count, visible)
-                for first, count, visible in plan.runs]
+    plan = _block_plan(seq_len, window, causal, block_size, query.device, query.dtype)
+    contexts = [_attend_run(query, key, value, key_padding_mask, plan, block_size, *run) for run in plan.runs]
     # The runs' contexts, (batch, heads, blocks, block, dim_v) each, joined by one copy.
     context = contexts[0] if len(contexts) == 1 else torch.cat(contexts, dim=2)
     return context.flatten(2, 3)[:, :, :seq_len]
