@@ -1,6 +1,6 @@
 """The public surface of attnbook: which names it exports, from where, and that each is documented.
 
-A room is a public subpackage (core, hard, local, channel, models, data, book, measure). Its
+A room is a public subpackage (core, hard, local, channel, maps, models, data, book, measure). Its
 ``__init__`` re-exports the ``__all__`` of its public modules and nothing else; the top level
 exports the rooms, ``__version__`` and a few names that the rooms define. The list of all
 these names is committed in tests/api_snapshot.txt, so that a change to it is deliberate.
@@ -120,7 +120,7 @@ def test_snapshot_file_is_sorted_and_has_no_duplicates():
 # --- which names, from where ---------------------------------------------------------------------
 
 def test_every_room_is_exported_from_the_top_level():
-    assert ROOMS == ["book", "channel", "core", "data", "hard", "local", "measure", "models"]
+    assert ROOMS == ["book", "channel", "core", "data", "hard", "local", "maps", "measure", "models"]
     for name in ROOMS:
         assert name in attnbook.__all__
         assert getattr(attnbook, name) is room(name)

@@ -1,7 +1,7 @@
 """The rooms of attnbook import downwards only: read from each module's source, nothing imported.
 
     models                          level 4
-    hard    local    channel        level 3   (each on its own: no import between them)
+    hard    local    channel  maps  level 3   (each on its own: no import between them)
     core                            level 2
     book    data     measure        level 1   (each on its own: no import between them)
     _checks                         level 0
@@ -25,7 +25,7 @@ LEVELS = {
     "_checks": 0,
     "book": 1, "data": 1, "measure": 1,
     "core": 2,
-    "hard": 3, "local": 3, "channel": 3,
+    "hard": 3, "local": 3, "channel": 3, "maps": 3,
     "models": 4,
 }
 TOP = "attnbook"  # the package's own __init__ and the names it defines, above every room

@@ -10,6 +10,8 @@ One room per chapter, plus the rooms every chapter shares:
   Luong's global and local attention;
 * :mod:`attnbook.channel` (chapter 4): SE, ECA, CBAM, BAM, global context, coordinate
   attention and their factory;
+* :mod:`attnbook.maps` (chapter 5): raw attention, rollout, gradient-weighted rollout,
+  occlusion, and the measures that test a map against the truth;
 * :mod:`attnbook.models`, :mod:`attnbook.data`, :mod:`attnbook.book`, :mod:`attnbook.measure`:
   the models and training loop, the data generators, the notebook helpers, the instruments.
 
@@ -20,7 +22,7 @@ the code lives. ``code/README.md`` draws the map.
 
 from importlib.metadata import PackageNotFoundError, version as _version
 
-from . import book, channel, core, data, hard, local, measure, models
+from . import book, channel, core, data, hard, local, maps, measure, models
 from ._checks import checks_enabled, set_checks
 from .book import get_device, plot_attention, setup_notebook, slider
 from .core import (
@@ -64,6 +66,7 @@ __all__ = [
     "data",
     "hard",
     "local",
+    "maps",
     "measure",
     "models",
     # chapter 1's core

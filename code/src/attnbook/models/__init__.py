@@ -1,5 +1,5 @@
 """Models the chapters train: ResNet with pluggable attention, glimpse classifiers, a seq2seq
-model with Luong attention, and their training loops.
+model with Luong attention, a small vision transformer, and their training loops.
 """
 
 from .resnet import BasicBlock, Bottleneck, ResNet, resnet18, resnet34, resnet50, small_resnet
@@ -12,6 +12,7 @@ from .glimpse import (
     multiply_adds,
 )
 from .seq2seq import Seq2SeqOutput, AttentionSeq2Seq
+from .vit import POSITIONS, ViTOutput, ViTBlock, VisionTransformer
 from .train import SCHEDULES, LossValue, FitResult, fit, train_soft, train_glimpses, train_seq2seq
 
 __all__ = [
@@ -30,6 +31,10 @@ __all__ = [
     "multiply_adds",
     "Seq2SeqOutput",
     "AttentionSeq2Seq",
+    "POSITIONS",
+    "ViTOutput",
+    "ViTBlock",
+    "VisionTransformer",
     "SCHEDULES",
     "LossValue",
     "FitResult",
