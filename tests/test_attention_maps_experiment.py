@@ -1,0 +1,38 @@
+"""experiments/attention_maps.py runs on a tiny budget and writes what the chapter will read (a smoke test)."""
+
+import json
+
+from book import load_script, run_script
+
+
+def _run(out, *arguments):
+    return run_script("experiments/attention_maps.py", "--steps", "2", "--batch-size", "4", "--train-size", "16",
+                      "--test-size", "8", "--map-images", "4", "--threads", "1", "--output", str(out), *arguments)
+
+
+def test_the_sweep_runs_resumes_and_stores_every_methods_metrics(tmp_path):
+    script = load_script("experiments/attention_maps.py")
+    out = tmp_path / "attention_maps.json"
+    _run(out, "--seeds", "0")
+    report = json.loads(out.read_text())
+    assert [(r["variant"], r["seed"]) for r in report["runs"]] == [("vit", 0)]
+    assert report["config"]["steps"] == 2 and report["config"]["fill"] == 0.0 and report["torch"]
+    # 16 x 16 digits on a 40 x 40 canvas: the box is 256 / 1600 of the image, and 4 of the 25 patches
+    # lie at least half inside it (the box spans three patches a side, the middle one whole)
+    assert abs(report["chance"]["8"]["mass_in_box"] - 0.16) < 1e-6
+    assert 0 < report["chance"]["8"]["pointing_game"] < 1
+    run = report["runs"][0]
+    assert 0 <= run["accuracy"] <= 1 and run["seconds"] > 0 and run["map_seconds"] > 0
+    assert set(run["metrics"]) == set(script.METHODS)
+    for method, found in run["metrics"].items():
+        assert set(script.METRICS) <= set(found)
+        assert 0 <= found["mass_in_box"] <= 1 and 0 <= found["pointing_game"] <= 1
+        assert len(found["deletion_curve"]) == len(found["insertion_curve"]) == 26
+        # deleting every patch and inserting none show the same blank image
+        assert abs(found["deletion_curve"][-1] - found["insertion_curve"][0]) < 1e-4
+    assert abs(run["metrics"]["occlusion"]["spearman_occlusion"] - 1) < 1e-6
+    assert len(run["raw_heads"]) == 4
+    # a second call with one more seed trains only what is missing
+    done = _run(out, "--seeds", "0", "1")
+    assert done.stdout.count("seed") == 1 and "vit seed 1" in done.stdout
+    assert len(json.loads(out.read_text())["runs"]) == 2
