@@ -13,7 +13,8 @@ from .glimpse import (
 )
 from .seq2seq import Seq2SeqOutput, AttentionSeq2Seq
 from .vit import POSITIONS, ViTOutput, ViTBlock, VisionTransformer
-from .train import SCHEDULES, LossValue, FitResult, fit, train_soft, train_glimpses, train_seq2seq
+from .train import (SCHEDULES, LossValue, FitResult, fit, fit_soft, train_soft, fit_glimpses, train_glimpses,
+                    train_seq2seq)
 
 __all__ = [
     "BasicBlock",
@@ -39,7 +40,9 @@ __all__ = [
     "LossValue",
     "FitResult",
     "fit",
+    "fit_soft",
     "train_soft",
+    "fit_glimpses",
     "train_glimpses",
     "train_seq2seq",
 ]

@@ -6,7 +6,10 @@ The glimpse model departs from Mnih et al. in ways this module names: its policy
 categorical choice over a lattice of cells (theirs: a Gaussian over continuous
 locations), it starts from a brightness prior over a coarse view of the whole image
 (the coarse "context" view comes from Ba et al., 2015, https://arxiv.org/abs/1412.7755;
-RAM has no prior), it reads one scale, and it takes two glimpses by default.
+RAM has no prior), it reads one scale, and it takes two glimpses by default. By default
+the policy and the baseline read the recurrent state itself, so their losses also train the
+core; ``detach_policy_input=True`` gives them a detached copy instead, as common RAM
+implementations do, so the core learns from the classification loss alone.
 """
 
 from __future__ import annotations
@@ -118,12 +121,18 @@ class RecurrentAttentionModel(nn.Module):
         coarse_factor: average-pooling factor of the coarse view (cell size in pixels).
         in_channels: image channels.
         saliency_gain: initial weight of the brightness prior of the policy (0: uniform start).
+        detach_policy_input: the policy and the baseline read a detached copy of the state
+            (no gradient of REINFORCE or of the baseline's regression reaches the core, the
+            glimpse network or ``where``); False (default) lets them train the core too.
     """
 
     def __init__(self, glimpse_size: int = 16, scales: int = 1, glimpses: int = 2, hidden: int = 64,
                  num_classes: int = 10, image_size: int = 40, coarse_factor: int = 4,
-                 in_channels: int = 1, saliency_gain: float = 20.0) -> None:
+                 in_channels: int = 1, saliency_gain: float = 20.0, detach_policy_input: bool = False) -> None:
         super().__init__()
+        if not isinstance(detach_policy_input, bool):
+            raise TypeError(f"detach_policy_input must be a bool, got {detach_policy_input!r}")
+        self.detach_policy_input = detach_policy_input
         if glimpse_size % 4:
             raise ValueError(f"glimpse_size must be a multiple of 4, got {glimpse_size}")
         if image_size % coarse_factor:
@@ -157,8 +166,22 @@ class RecurrentAttentionModel(nn.Module):
         """
         return self.in_channels * (self.grid**2 + self.glimpses * self.scales * self.glimpse_size**2)
 
+    def initial_log_policy(self, images: torch.Tensor) -> torch.Tensor:
+        """The policy of the first glimpse (from the zero state), as log-probabilities.
+
+        Args:
+            images: ``(batch, channels, image_size, image_size)``.
+
+        Returns:
+            ``(batch, grid**2)`` log-probabilities over the coarse cells (:attr:`centres`),
+            the distribution the first glimpse of :meth:`forward` is drawn from.
+        """
+        saliency = self.saliency(F.avg_pool2d(images, self.coarse_factor)).flatten(1)
+        state = images.new_zeros(images.shape[0], self.core.hidden_size)
+        return torch.log_softmax(saliency + self.recurrent_policy(state), dim=-1)
+
     def forward(self, images: torch.Tensor, sample: bool | None = None,
-                generator: torch.Generator | None = None) -> GlimpseOutput:
+                generator: torch.Generator | None = None, locations: torch.Tensor | None = None) -> GlimpseOutput:
         """Look ``glimpses`` times, then classify.
 
         Args:
@@ -167,23 +190,42 @@ class RecurrentAttentionModel(nn.Module):
                 None (default) follows the module's mode, as dropout does: sample in train
                 mode, take the most likely in eval mode, so ``model.eval()`` is deterministic.
             generator: random generator for the draws.
+            locations: ``(batch, glimpses, 2)`` normalised ``(row, col)`` centres to look at
+                instead of the policy's choices (for example the true object's place: an
+                upper bound of the classifier side); the policy is not consulted, so
+                ``log_prob`` is zero. None (default): the policy chooses.
         """
         if sample is None:
             sample = self.training
+        fixed = locations
+        if fixed is not None:
+            if not isinstance(fixed, torch.Tensor) or not fixed.is_floating_point():
+                raise TypeError(f"locations must be a floating-point tensor, got {type(fixed).__name__}"
+                                + (f" of {fixed.dtype}" if isinstance(fixed, torch.Tensor) else ""))
+            expected = (images.shape[0], self.glimpses, 2)
+            if tuple(fixed.shape) != expected:
+                raise ValueError(f"locations must have shape (batch, glimpses, 2) = {expected}, "
+                                 f"got {tuple(fixed.shape)}")
         coarse = F.avg_pool2d(images, self.coarse_factor)
         saliency = self.saliency(coarse).flatten(1)  # (batch, grid^2)
         state = images.new_zeros(images.shape[0], self.core.hidden_size)
         locations, log_probs, baselines = [], [], []
-        for _ in range(self.glimpses):
-            log_policy = torch.log_softmax(saliency + self.recurrent_policy(state), dim=-1)
-            baselines.append(self.baseline(state)[:, 0])
-            if sample:
+        for index in range(self.glimpses):
+            policy_state = state.detach() if self.detach_policy_input else state
+            if fixed is None:
+                log_policy = torch.log_softmax(saliency + self.recurrent_policy(policy_state), dim=-1)
+            baselines.append(self.baseline(policy_state)[:, 0])
+            if fixed is not None:
+                location = fixed[:, index]
+                log_probs.append(images.new_zeros(images.shape[0]))
+            elif sample:
                 choice = torch.multinomial(log_policy.detach().exp(), 1, generator=generator)[:, 0]
                 log_probs.append(log_policy.gather(1, choice[:, None])[:, 0])
+                location = self.centres[choice]
             else:
                 choice = log_policy.argmax(-1)
                 log_probs.append(torch.zeros_like(log_policy[:, 0]))
-            location = self.centres[choice]
+                location = self.centres[choice]
             patch = extract_glimpses(images, location, self.glimpse_size, self.scales, padding="zeros")
             glimpse = torch.relu(self.what(patch.flatten(1, 2)) + self.where(location))
             state = self.core(glimpse, state)

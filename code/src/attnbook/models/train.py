@@ -12,8 +12,10 @@ Losses stay on the model's device during training and are copied to the host onc
 end, so the loop adds no host-device synchronisation per step.
 
 The chapters' recipes are thin wrappers: :func:`train_soft` and :func:`train_glimpses`
-(chapter 2), :func:`train_seq2seq` (chapter 3); chapter 4 and the sweeps in
-``experiments/`` call :func:`fit` directly.
+(chapter 2; they return the losses of :func:`fit_soft` and :func:`fit_glimpses`, which
+also take checkpoints and hand back the whole :class:`FitResult`, for learning curves),
+:func:`train_seq2seq` (chapter 3); chapter 4 and the sweeps in ``experiments/`` call
+:func:`fit` directly.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from ..hard.estimators import MovingAverageBaseline, reinforce_loss
 from .glimpse import BASELINES, RecurrentAttentionModel, SoftAttentionClassifier
 from .seq2seq import AttentionSeq2Seq
 
-__all__ = ["SCHEDULES", "LossValue", "FitResult", "fit", "train_soft", "train_glimpses", "train_seq2seq"]
+__all__ = ["SCHEDULES", "LossValue", "FitResult", "fit", "fit_soft", "train_soft", "fit_glimpses", "train_glimpses",
+           "train_seq2seq"]
 
 _T = TypeVar("_T")
 
@@ -134,9 +137,35 @@ def fit(model: nn.Module, loss_fn: Callable[[torch.Tensor], LossValue], examples
     return FitResult(torch.stack(losses).tolist(), evaluations)
 
 
+def fit_soft(model: SoftAttentionClassifier, images: torch.Tensor, labels: torch.Tensor, steps: int,
+             batch_size: int = 64, lr: float = 1e-3, clip_norm: float | None = 1.0, seed: int = 0, *,
+             checkpoints: Iterable[int] = (), evaluate: Callable[[nn.Module], _T] | None = None) -> FitResult[_T]:
+    """Train the soft model by backpropagation of the cross-entropy (:func:`fit`).
+
+    Args:
+        model: the model, on the device of ``images``.
+        images: ``(count, channels, height, width)``; labels ``(count,)``.
+        steps: optimiser steps; batch_size: images per step.
+        lr: Adam's learning rate; clip_norm: gradient-norm clipping (None: off).
+        seed: seed of the batch order.
+        checkpoints: steps in ``0 .. steps`` after which ``evaluate(model)`` runs (as in :func:`fit`).
+        evaluate: called in eval mode without gradients at each checkpoint.
+
+    Returns:
+        A :class:`FitResult`: the training loss of every step and the evaluations; the
+        model is left in eval mode. Evaluating changes nothing of the training (an
+        ``evaluate`` that draws random numbers must use its own generator).
+    """
+    def loss_fn(rows: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(model(images[rows]).logits, labels[rows])
+
+    return fit(model, loss_fn, len(labels), steps, batch_size, lr=lr, clip_norm=clip_norm, seed=seed,
+               checkpoints=checkpoints, evaluate=evaluate)
+
+
 def train_soft(model: SoftAttentionClassifier, images: torch.Tensor, labels: torch.Tensor, steps: int,
                batch_size: int = 64, lr: float = 1e-3, clip_norm: float | None = 1.0, seed: int = 0) -> list[float]:
-    """Train the soft model by backpropagation of the cross-entropy (:func:`fit`).
+    """Train the soft model by backpropagation of the cross-entropy (:func:`fit_soft`).
 
     Args:
         model: the model, on the device of ``images``.
@@ -148,15 +177,14 @@ def train_soft(model: SoftAttentionClassifier, images: torch.Tensor, labels: tor
     Returns:
         The training loss of every step; the model is left in eval mode.
     """
-    def loss_fn(rows: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(model(images[rows]).logits, labels[rows])
-
-    return fit(model, loss_fn, len(labels), steps, batch_size, lr=lr, clip_norm=clip_norm, seed=seed).losses
+    return fit_soft(model, images, labels, steps, batch_size, lr, clip_norm, seed).losses
 
 
-def train_glimpses(model: RecurrentAttentionModel, images: torch.Tensor, labels: torch.Tensor, steps: int,
-                   batch_size: int = 64, lr: float = 3e-3, clip_norm: float | None = 1.0, seed: int = 0,
-                   baseline: str = "learned", reinforce: bool = True) -> list[float]:
+def fit_glimpses(model: RecurrentAttentionModel, images: torch.Tensor, labels: torch.Tensor, steps: int,
+                 batch_size: int = 64, lr: float = 3e-3, clip_norm: float | None = 1.0, seed: int = 0,
+                 baseline: str = "learned", reinforce: bool = True, *, locations: torch.Tensor | None = None,
+                 checkpoints: Iterable[int] = (), evaluate: Callable[[nn.Module], _T] | None = None,
+                 ) -> FitResult[_T]:
     """Train the glimpse model: cross-entropy by backpropagation, the policy by REINFORCE.
 
     The reward is 1 for a correct class, 0 otherwise. With ``baseline="learned"`` the
@@ -167,17 +195,42 @@ def train_glimpses(model: RecurrentAttentionModel, images: torch.Tensor, labels:
     stay wherever the initial policy puts them (an ablation); the policy's parameters
     are frozen during the run only and get back their ``requires_grad`` afterwards.
 
-    Args: as :func:`train_soft`, plus ``baseline`` (one of :data:`BASELINES`) and ``reinforce``.
+    Args:
+        model: the model, on the device of ``images``.
+        images: ``(count, channels, height, width)``; labels ``(count,)``.
+        steps: optimiser steps; batch_size: images per step.
+        lr: Adam's learning rate; clip_norm: gradient-norm clipping (None: off).
+        seed: seed of the batch order.
+        baseline: one of :data:`BASELINES`.
+        reinforce: train the policy by REINFORCE (False: freeze it).
+        locations: ``(count, glimpses, 2)`` fixed glimpse centres per training image (the
+            model's ``forward(locations=...)``), for example on the true object; needs
+            ``reinforce=False``, since no policy chooses. None (default): the policy chooses.
+        checkpoints: steps in ``0 .. steps`` after which ``evaluate(model)`` runs (as in :func:`fit`).
+        evaluate: called in eval mode without gradients at each checkpoint.
 
     Returns:
-        The training loss (cross-entropy) of every step; the model is left in eval mode.
+        A :class:`FitResult`: the training loss (cross-entropy) of every step and the
+        evaluations; the model is left in eval mode. Evaluating changes nothing of the
+        training (an ``evaluate`` that samples must use its own generator).
     """
     if baseline not in BASELINES:
         raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
+    if locations is not None:
+        if reinforce:
+            raise ValueError("locations fixes the glimpses, so no policy can be reinforced: pass reinforce=False "
+                             "with locations, got reinforce=True")
+        expected = (len(labels), model.glimpses, 2)
+        if not isinstance(locations, torch.Tensor) or tuple(locations.shape) != expected:
+            found = tuple(locations.shape) if isinstance(locations, torch.Tensor) else type(locations).__name__
+            raise ValueError(f"locations must be a tensor of shape (count, glimpses, 2) = {expected}, got {found}")
     average = MovingAverageBaseline(0.9)
 
     def loss_fn(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        out = model(images[rows])
+        if locations is None:
+            out = model(images[rows])
+        else:
+            out = model(images[rows], locations=locations[rows])
         cross_entropy = F.cross_entropy(out.logits, labels[rows])
         reward = (out.logits.argmax(-1) == labels[rows]).float()
         loss = cross_entropy
@@ -201,10 +254,24 @@ def train_glimpses(model: RecurrentAttentionModel, images: torch.Tensor, labels:
     try:
         trained = [p for p in model.parameters() if p.requires_grad]
         return fit(model, loss_fn, len(labels), steps, batch_size, lr=lr, parameters=trained,
-                   clip_norm=clip_norm, seed=seed).losses
+                   clip_norm=clip_norm, seed=seed, checkpoints=checkpoints, evaluate=evaluate)
     finally:
         for p, trainable in zip(policy, was_trainable, strict=True):
             p.requires_grad_(trainable)
+
+
+def train_glimpses(model: RecurrentAttentionModel, images: torch.Tensor, labels: torch.Tensor, steps: int,
+                   batch_size: int = 64, lr: float = 3e-3, clip_norm: float | None = 1.0, seed: int = 0,
+                   baseline: str = "learned", reinforce: bool = True) -> list[float]:
+    """Train the glimpse model: cross-entropy by backpropagation, the policy by REINFORCE
+    (:func:`fit_glimpses`, which describes the reward, the baselines and the ablation).
+
+    Args: as :func:`train_soft`, plus ``baseline`` (one of :data:`BASELINES`) and ``reinforce``.
+
+    Returns:
+        The training loss (cross-entropy) of every step; the model is left in eval mode.
+    """
+    return fit_glimpses(model, images, labels, steps, batch_size, lr, clip_norm, seed, baseline, reinforce).losses
 
 
 def train_seq2seq(model: AttentionSeq2Seq, source: torch.Tensor, source_mask: torch.Tensor, target: torch.Tensor,
