@@ -169,7 +169,7 @@ def chance_levels(test_size: int, map_images: int, patch_size: int) -> dict[str,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = sweep_parser(__doc__.split("\n")[0], variants=list(VARIANTS), steps=2400, batch_size=64,
+    parser = sweep_parser(__doc__.split("\n")[0], variants=list(VARIANTS), steps=6000, batch_size=64,
                           output=DEFAULT_OUTPUT)
     parser.add_argument("--train-size", type=at_least(1), default=20000)
     parser.add_argument("--test-size", type=at_least(1), default=1000)
