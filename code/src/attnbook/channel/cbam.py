@@ -9,6 +9,9 @@ Channel attention, then spatial attention, applied in sequence:
 
 The convolution has no bias and is followed by batch normalisation, as in the
 authors' code (the paper's equation writes only the convolution).
+
+``CBAM(..., gates="channel")`` or ``gates="spatial"`` keeps one of the two gates (the
+paper's own ablations, Tables 2-4, compare the channel gate alone with both in sequence).
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from torch import nn
 
 from ._common import check_channels, check_feature_map, check_logit, check_odd_kernel, reduced_channels
 
-__all__ = ["CBAMChannelGate", "CBAMSpatialGate", "CBAM"]
+__all__ = ["CBAM_GATES", "CBAMChannelGate", "CBAMSpatialGate", "CBAM"]
+
+#: The values of ``CBAM(gates=...)``: both gates in sequence (the paper) or one alone.
+CBAM_GATES = ("both", "channel", "spatial")
 
 
 class CBAMChannelGate(nn.Module):
@@ -111,21 +117,28 @@ class CBAM(nn.Module):
         rd_channels: the hidden width, overriding ``rd_ratio``.
         rd_divisor: round the hidden width to a multiple of this.
         kernel_size: odd size of the spatial convolution.
+        gates: ``"both"`` (the paper), ``"channel"`` (the channel gate alone) or ``"spatial"``
+            (the spatial gate alone); the gate left out is ``nn.Identity``.
         device: where the parameters are created (as in ``torch.nn``).
         dtype: the parameters' floating-point type (as in ``torch.nn``).
     """
 
     #: Passes over the feature map besides convolutions and linear layers: pools twice and scales
     #: for its channel gate, and again for its spatial gate (read by
-    #: :func:`attnbook.measure.count_macs`).
+    #: :func:`attnbook.measure.count_macs`; with one gate, half of them are counted twice).
     elementwise_passes = 6
 
     def __init__(self, channels: int, rd_ratio: float = 1 / 16, rd_channels: int | None = None,
-                 rd_divisor: int | None = None, kernel_size: int = 7, *, device: torch.device | str | None = None,
-                 dtype: torch.dtype | None = None) -> None:
+                 rd_divisor: int | None = None, kernel_size: int = 7, gates: str = "both", *,
+                 device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
-        self.channel = CBAMChannelGate(channels, rd_ratio, rd_channels, rd_divisor, device=device, dtype=dtype)
-        self.spatial = CBAMSpatialGate(kernel_size, device=device, dtype=dtype)
+        if gates not in CBAM_GATES:
+            raise ValueError(f"gates must be one of {CBAM_GATES}, got {gates!r}")
+        self.gates = gates
+        self.channel = (CBAMChannelGate(channels, rd_ratio, rd_channels, rd_divisor, device=device, dtype=dtype)
+                        if gates != "spatial" else nn.Identity())
+        self.spatial = (CBAMSpatialGate(kernel_size, device=device, dtype=dtype) if gates != "channel"
+                        else nn.Identity())
 
     def init_gate(self, logit: float) -> None:
         """Start both gates near ``sigmoid(logit)`` (see :meth:`CBAMChannelGate.init_gate` and
@@ -134,8 +147,10 @@ class CBAM(nn.Module):
         Args:
             logit: a finite number (3 gives gates near 0.95).
         """
-        self.channel.init_gate(logit)
-        self.spatial.init_gate(logit)
+        check_logit(logit)
+        for gate in (self.channel, self.spatial):
+            if not isinstance(gate, nn.Identity):
+                gate.init_gate(logit)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(batch, channels, height, width)`` in and out."""

@@ -16,6 +16,7 @@ from .bam import BAM
 from .cbam import CBAM
 from .coord import CoordinateAttention
 from .eca import EfficientChannelAttention
+from .gather_excite import GatherExcite, GatherExciteTheta, GatherExciteThetaPlus
 from .global_context import GlobalContext
 from .se import SqueezeExcite
 
@@ -29,6 +30,9 @@ ATTENTION_MODULES: dict[str, type[nn.Module]] = {
     "bam": BAM,
     "gc": GlobalContext,
     "coord": CoordinateAttention,
+    "ge": GatherExcite,
+    "ge-theta": GatherExciteTheta,
+    "ge-theta-plus": GatherExciteThetaPlus,
 }
 
 #: What :func:`create_attention` accepts: a name of :data:`ATTENTION_MODULES`, an ``nn.Module``
@@ -73,7 +77,9 @@ def create_attention(kind: AttentionKind, channels: int, **kwargs) -> nn.Module:
     """Build an attention module for a feature map of ``channels`` channels.
 
     Args:
-        kind: ``"se"``, ``"eca"``, ``"cbam"``, ``"bam"``, ``"gc"``, ``"coord"``; an ``nn.Module``
+        kind: ``"se"``, ``"eca"``, ``"cbam"``, ``"bam"``, ``"gc"``, ``"coord"``, ``"ge"`` (GE-θ⁻,
+            global extent unless ``extent=``), ``"ge-theta"``, ``"ge-theta-plus"`` (extent 8 unless
+            ``extent=``; ``extent=None`` with ``feature_size=`` for a global one); an ``nn.Module``
             subclass or any callable, called as ``kind(channels, **kwargs)``; or None for
             ``nn.Identity`` (``kwargs`` are then not used).
         channels: the channel count C of the feature maps ``(batch, channels, height, width)``
