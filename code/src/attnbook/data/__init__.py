@@ -1,9 +1,12 @@
 """Data the chapters generate from a seed: cluttered digits (scikit-learn's digits in clutter,
-with the true box), the date-format translation task with its known alignment, and the long
-transliteration task (a random string mapped symbol by symbol, so target t aligns to source t).
+with the true box), channel choice (two digits on two channels and a cue saying which is
+the label, with a control label that needs no choice), the date-format translation task
+with its known alignment, and the long transliteration task (a random string mapped symbol
+by symbol, so target t aligns to source t).
 """
 
 from .cluttered import ClutteredDigits, make_cluttered_digits
+from .channel_choice import ChannelChoice, make_channel_choice
 from .dates import (
     DATE_FORMATS,
     SOURCE_VOCAB,
@@ -35,6 +38,8 @@ from .transliteration import (
 __all__ = [
     "ClutteredDigits",
     "make_cluttered_digits",
+    "ChannelChoice",
+    "make_channel_choice",
     "DATE_FORMATS",
     "SOURCE_VOCAB",
     "TARGET_VOCAB",
