@@ -154,6 +154,11 @@ def _decode_causal_window(device: str) -> Inputs:
     return (lambda q, k, v: local.decode_causal_window(q, k, v, window=2)), (query, key, value)
 
 
+def _decode_with_sinks(device: str) -> Inputs:
+    query, key, value = (_randn(2, 2, 7, 4, seed=seed, device=device) for seed in range(3))
+    return (lambda q, k, v: local.decode_causal_window(q, k, v, window=1, sinks=2)), (query, key, value)
+
+
 def _sparsemax(device: str) -> Inputs:
     scores = _randn(3, 4, 5, device=device)
     scores[0, 1, :2] = float("-inf")  # masked entries
@@ -216,6 +221,7 @@ ENTRY_POINTS: dict[str, Callable[[str], Inputs]] = {
        for mode, score in (("global", "dot"), ("global", "concat"), ("local-m", "general"),
                            ("local-m-scaled", "dot"), ("local-p", "general"))},
     "decode_causal_window": _decode_causal_window,
+    "decode_causal_window[sinks=2]": _decode_with_sinks,
     "sparsemax": _sparsemax,
     "crop": _crop,
     **{f"attend_locations[{mode}]": _attend_locations(mode) for mode in ("soft", "argmax")},
@@ -288,17 +294,22 @@ def test_no_host_device_synchronisation_on_cuda(name):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="synchronisations are a CUDA matter")
 def test_rolling_cache_and_baseline_do_not_synchronise_on_cuda():
     cache = local.RollingKVCache(1, 2, 3, 4, device="cuda")
+    sink_cache = local.RollingKVCache(1, 2, 3, 4, device="cuda", sinks=2)
     baseline = hard.MovingAverageBaseline(0.9)
     query, key, value = (_randn(2, 3, 4, seed=seed, device="cuda") for seed in range(3))
     cache.append(key, value)
     cache.attend(query)
+    sink_cache.append(key, value)
+    sink_cache.attend(query, null_logit=0.0)
     baseline.update(value)
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")
     try:
-        for _ in range(3):
+        for _ in range(4):  # past the sinks, the rolling slots wrap around
             cache.append(key, value)
             cache.attend(query)
+            sink_cache.append(key, value)
+            sink_cache.attend(query, null_logit=0.0)
             baseline.update(value)
     finally:
         torch.cuda.set_sync_debug_mode("default")

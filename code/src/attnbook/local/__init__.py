@@ -3,7 +3,7 @@
 Mask predicates (the band, from which the sliding and causal windows derive, dilated,
 global tokens, BigBird), sliding-window attention by three paths (dense, blocked,
 FlexAttention) that all evaluate the one band predicate, the rolling
-KV cache and Luong et al.'s global, local-m and local-p attention.
+KV cache (with attention sinks) and Luong et al.'s global, local-m and local-p attention.
 """
 
 # The module sliding_window first: the predicate of the same name from masks then wins the
@@ -25,6 +25,7 @@ from .masks import (
     causal_window,
     dilated_window,
     global_tokens,
+    sink_window,
     bigbird,
     and_masks,
     or_masks,
@@ -42,6 +43,7 @@ __all__ = [
     "causal_window",
     "dilated_window",
     "global_tokens",
+    "sink_window",
     "bigbird",
     "and_masks",
     "or_masks",

@@ -23,6 +23,10 @@ Patterns:
   (Longformer's dilated sliding window);
 * :func:`global_tokens`: a few positions attend to every position and are
   attended by every position (Longformer's global attention);
+* :func:`sink_window`: the causal window plus the first ``sinks`` keys, which every
+  query keeps seeing (StreamingLLM's attention sinks; Xiao et al., 2023,
+  https://arxiv.org/abs/2309.17453), the pattern of a rolling KV cache that keeps its
+  first tokens;
 * :func:`bigbird`: BigBird's block pattern, a window of blocks, global tokens
   and a few random key blocks per query block (Zaheer et al., 2020,
   https://arxiv.org/abs/2007.14062).
@@ -38,7 +42,7 @@ from torch.nn.attention.flex_attention import and_masks, create_mask, or_masks
 from .._checks import check_int
 
 __all__ = ["MaskPredicate", "check_window", "band_offsets", "band", "sliding_window", "causal_window",
-           "dilated_window", "global_tokens", "bigbird", "and_masks", "or_masks", "render_mask"]
+           "dilated_window", "global_tokens", "sink_window", "bigbird", "and_masks", "or_masks", "render_mask"]
 
 #: The type of a mask predicate: ``(batch, head, q_idx, kv_idx) -> bool tensor`` (True: attend).
 MaskPredicate = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -135,6 +139,34 @@ def global_tokens(count: int) -> MaskPredicate:
     def predicate(batch: torch.Tensor, head: torch.Tensor, q_idx: torch.Tensor,
                   kv_idx: torch.Tensor) -> torch.Tensor:
         return (q_idx < count) | (kv_idx < count)
+
+    return predicate
+
+
+def sink_window(window: int, sinks: int) -> MaskPredicate:
+    """The causal window plus attention sinks: query q sees key k when ``0 <= q - k <= window``
+    (the band) or when ``k < sinks`` and ``k <= q`` (one of the first ``sinks`` positions).
+
+    This is the pattern that StreamingLLM decodes with (Xiao et al., 2023, "Efficient
+    Streaming Language Models with Attention Sinks", https://arxiv.org/abs/2309.17453):
+    a model trained with full attention puts much of its attention on the first tokens,
+    so a rolling cache keeps them beside the last ``window + 1``
+    (:class:`attnbook.local.RollingKVCache` with ``sinks=``). With ``sinks=0`` it is
+    :func:`causal_window`. Unlike :func:`global_tokens`, the sinks do not see the future.
+
+    Args:
+        window: half-width w of the causal band, >= 0.
+        sinks: how many first positions every query keeps, >= 0.
+
+    Returns:
+        A predicate on broadcastable index tensors; at most ``sinks + window + 1`` keys per query.
+    """
+    near = band(window, causal=True)
+    sinks = check_window(sinks, name="sinks")
+
+    def predicate(batch: torch.Tensor, head: torch.Tensor, q_idx: torch.Tensor,
+                  kv_idx: torch.Tensor) -> torch.Tensor:
+        return near(batch, head, q_idx, kv_idx) | ((kv_idx < sinks) & (kv_idx <= q_idx))
 
     return predicate
 
