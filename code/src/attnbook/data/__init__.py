@@ -21,6 +21,7 @@ from .dates import (
     score_dates,
     accuracy_by_format,
 )
+from .markov import MarkovLanguage, make_markov_language
 from .transliteration import (
     TRANSLITERATION_SOURCE_VOCAB,
     TRANSLITERATION_TARGET_VOCAB,
@@ -36,6 +37,8 @@ from .transliteration import (
 )
 
 __all__ = [
+    "MarkovLanguage",
+    "make_markov_language",
     "ClutteredDigits",
     "make_cluttered_digits",
     "ChannelChoice",

@@ -1,5 +1,6 @@
 """Models the chapters train: ResNet with pluggable attention, glimpse classifiers, a seq2seq
-model with Luong attention, a small vision transformer, and their training loops.
+model with Luong attention, a small vision transformer, a tiny causal language model that
+decodes with the rolling KV cache (attention sinks), and their training loops.
 """
 
 from .resnet import BasicBlock, Bottleneck, ResNet, resnet18, resnet34, resnet50, small_resnet
@@ -12,6 +13,7 @@ from .glimpse import (
     multiply_adds,
 )
 from .seq2seq import Seq2SeqOutput, AttentionSeq2Seq
+from .tiny_lm import TinyLMOutput, TinyCausalLM
 from .vit import POSITIONS, ViTOutput, ViTBlock, VisionTransformer
 from .train import (SCHEDULES, LossValue, FitResult, fit, fit_soft, train_soft, fit_glimpses, train_glimpses,
                     train_seq2seq)
@@ -32,6 +34,8 @@ __all__ = [
     "multiply_adds",
     "Seq2SeqOutput",
     "AttentionSeq2Seq",
+    "TinyLMOutput",
+    "TinyCausalLM",
     "POSITIONS",
     "ViTOutput",
     "ViTBlock",
