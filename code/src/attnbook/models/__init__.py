@@ -14,6 +14,7 @@ from .glimpse import (
 )
 from .seq2seq import Seq2SeqOutput, AttentionSeq2Seq
 from .tiny_lm import TinyLMOutput, TinyCausalLM
+from .streaming import StreamingScores, fit_language_model, streaming_losses, first_token_share
 from .vit import POSITIONS, ViTOutput, ViTBlock, VisionTransformer
 from .train import (SCHEDULES, LossValue, FitResult, fit, fit_soft, train_soft, fit_glimpses, train_glimpses,
                     train_seq2seq)
@@ -36,6 +37,10 @@ __all__ = [
     "AttentionSeq2Seq",
     "TinyLMOutput",
     "TinyCausalLM",
+    "StreamingScores",
+    "fit_language_model",
+    "streaming_losses",
+    "first_token_share",
     "POSITIONS",
     "ViTOutput",
     "ViTBlock",
