@@ -2,7 +2,7 @@
 
 import json
 
-from book import load_script, run_script
+from book import RESULTS, load_script, run_script
 
 
 def _run(out, *arguments):
@@ -36,3 +36,17 @@ def test_the_sweep_runs_resumes_and_stores_every_methods_metrics(tmp_path):
     done = _run(out, "--seeds", "0", "1")
     assert done.stdout.count("seed") == 1 and "vit seed 1" in done.stdout
     assert len(json.loads(out.read_text())["runs"]) == 2
+
+
+def test_the_stored_sweep_is_of_models_that_learned_the_task():
+    report = json.loads((RESULTS / "attention_maps.json").read_text())
+    script = load_script("experiments/attention_maps.py")
+    assert report["config"]["steps"] >= 2000 and report["config"]["batch"] >= 32
+    assert abs(report["chance"]["8"]["mass_in_box"] - 0.16) < 1e-6
+    assert report["runs"] and all(run["variant"] == "vit" for run in report["runs"])
+    for run in report["runs"]:
+        # a map of a model that has not learned the task is evidence of nothing
+        assert run["accuracy"] > 0.7 and run["largest_class_share"] < 0.2
+        assert set(run["metrics"]) == set(script.METHODS)
+        random = run["metrics"]["random"]
+        assert abs(random["mass_in_box"] - report["chance"]["8"]["mass_in_box"]) < 0.03
