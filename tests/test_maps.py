@@ -148,6 +148,28 @@ def test_occluding_a_blank_patch_of_a_vit_changes_nothing():
     assert (drops[:, 1, 0] == 0).all() and (drops.abs().flatten(1).sum(1) > 0).all()
 
 
+def test_batched_occlusion_equals_a_plain_loop_over_patches():
+    model = _toy_vit()
+    images = torch.rand(3, 1, 8, 8)
+
+    def predict(x):
+        return model(x, need_weights=False).logits
+
+    with torch.no_grad():
+        probabilities = predict(images).softmax(-1)
+        target = probabilities.argmax(-1)
+        plain = torch.zeros(3, 2, 2)
+        for row in range(2):
+            for col in range(2):
+                hidden = images.clone()
+                hidden[:, :, 4 * row:4 * row + 4, 4 * col:4 * col + 4] = 0.5
+                after = predict(hidden).softmax(-1)
+                plain[:, row, col] = (probabilities - after).gather(1, target[:, None])[:, 0]
+    for batch_size in (1, 256):
+        torch.testing.assert_close(ab.maps.occlusion_map(predict, images, 4, fill=0.5, batch_size=batch_size),
+                                   plain, atol=1e-6, rtol=1e-5)
+
+
 # --- deletion and insertion -------------------------------------------------------------------
 
 def test_deletion_and_insertion_by_hand():
