@@ -84,7 +84,7 @@ def run_one(spec: dict, data: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = sweep_parser(__doc__.split("\n")[0], variants=list(VARIANTS), steps=600, batch_size=32,
+    parser = sweep_parser(__doc__.split("\n")[0], variants=list(VARIANTS), steps=400, batch_size=32,
                           output=DEFAULT_OUTPUT)
     parser.add_argument("--length", type=at_least(8), default=64)
     parser.add_argument("--window", type=at_least(1), default=8)
