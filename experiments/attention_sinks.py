@@ -7,10 +7,11 @@ Markov language with short recalls (``attnbook.data.make_markov_language``), the
 number of steps and batch size for every variant and seed, then scores held-out streams
 of the same length decoded four ways (``attnbook.models.streaming_losses``): full
 attention, the rolling cache of ``window + 1`` tokens, the same cache plus 1 or 4 sink
-tokens, and a sliding window with re-computation. It stores the mean loss on the
-positions the cache has not yet evicted from (``1 .. window``) and on those after
-(``window + 1 ..``), the loss at every position, and the share of attention each head
-puts on position 0.
+tokens, and a sliding window with re-computation. It stores the mean loss of the queries
+``t < window`` (``loss_before_eviction``) and ``t >= window`` (``loss_after_eviction``;
+position 0 leaves the cache at query ``window + 1``, so the chapter takes ``t > window``
+from ``loss_per_position``), the loss of every query (predicting token ``t + 1``), and the
+share of attention each head puts on position 0 from the queries ``t > window``.
 
 Variants (what a sink needs):
 
