@@ -226,3 +226,35 @@ def test_the_encoder_sweep_has_the_dates_budget_and_its_uni_runs_are_the_dates_b
         assert set(run["checkpoints"]) == {str(step) for step in report["config"]["checkpoints"]}
         if run["encoder"] == "uni":
             assert run["checkpoints"] == bypass_off[(run["mode"], run["seed"])]["checkpoints"]
+
+
+LONGER_SWEEPS = {  # file: (the shorter sweep it extends, its variants, its steps)
+    "dates_encoder_long": ("dates_encoder", {f"{mode}/bypass-off/encoder-bi" for mode in
+                                             ("global", "local-m", "local-m-scaled", "local-p")}, 1200),
+    "transliteration_long": ("transliteration", {"global/encoder-bi", "local-m/encoder-bi"}, 500),
+    "transliteration_window1": ("transliteration", {"local-m/encoder-bi"}, 500),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LONGER_SWEEPS))
+def test_a_longer_sweep_repeats_the_shorter_one_at_every_checkpoint_they_share(name):
+    """The longer runs chapter 3 reads differ from the stored shorter runs only in their budget
+    (and, for transliteration_window1, in the window): with no learning-rate schedule they pass
+    through the same states, so every checkpoint both store is equal, value for value."""
+    shorter_name, variants, steps = LONGER_SWEEPS[name]
+    longer, shorter = (json.loads((RESULTS / f"{n}.json").read_text()) for n in (name, shorter_name))
+    assert longer["config"]["steps"] == steps
+    assert {(run["variant"], run["seed"]) for run in longer["runs"]} == {
+        (variant, seed) for variant in variants for seed in _sweep.DEFAULT_SEEDS}
+    differing = {key for key in set(longer["config"]) | set(shorter["config"])
+                 if longer["config"].get(key) != shorter["config"].get(key)}
+    allowed = {"steps", "checkpoints"} | ({"window"} if name.endswith("window1") else set())
+    assert differing <= allowed, differing
+    if "window" in differing:
+        return  # another model: nothing to compare step for step
+    short_runs = {(run["variant"], run["seed"]): run for run in shorter["runs"]}
+    for run in longer["runs"]:
+        short = short_runs[(run["variant"], run["seed"])]
+        shared = set(run["checkpoints"]) & set(short["checkpoints"])
+        assert shared
+        assert all(run["checkpoints"][step] == short["checkpoints"][step] for step in shared)
