@@ -157,7 +157,8 @@ def test_small_resnet_runs():
          "x has 8 channels, the module was built for 16"),
         (lambda: CBAMSpatialGate()(torch.zeros(3, 5)), ValueError, "x must have shape"),
         (lambda: create_attention("sk", 8), ValueError,
-         "kind must be one of ('se', 'eca', 'cbam', 'bam', 'gc', 'coord'), a torch.nn.Module subclass"),
+         "kind must be one of ('se', 'eca', 'cbam', 'bam', 'gc', 'coord', 'ge', 'ge-theta', "
+         "'ge-theta-plus'), a torch.nn.Module subclass"),
         (lambda: resnet50("nonlocal"), ValueError, "attention must be one of ('se', 'eca', 'cbam', 'bam', 'gc'"),
         (lambda: count_parameters("resnet"), TypeError, "model must be a torch.nn.Module"),
     ],

@@ -225,7 +225,8 @@ def test_create_attention_accepts_a_class_and_any_callable():
 
 
 @pytest.mark.parametrize(("kind", "error", "words"), [
-    ("", ValueError, "kind must be one of ('se', 'eca', 'cbam', 'bam', 'gc', 'coord'), a torch.nn.Module subclass, "
+    ("", ValueError, "kind must be one of ('se', 'eca', 'cbam', 'bam', 'gc', 'coord', 'ge', 'ge-theta', "
+                     "'ge-theta-plus'), a torch.nn.Module subclass, "
                      "a callable (channels, **kwargs) -> nn.Module, or None, got ''"),
     (SqueezeExcite(16, rd_ratio=1 / 4), TypeError, "got an instance of SqueezeExcite; pass its class"),
     (int, TypeError, "got the class int, which is not an nn.Module"),

@@ -215,7 +215,8 @@ def test_default_gates_start_near_a_half():
         (lambda: CoordinateAttention(16, reduction=0), ValueError, "reduction must be an integer >= 1, got 0"),
         (lambda: CoordinateAttention(16)("x"), TypeError, "x must be a torch.Tensor, got str"),
         (lambda: create_attention("nonlocal", 8), ValueError,
-         "kind must be one of ('se', 'eca', 'cbam', 'bam', 'gc', 'coord'), a torch.nn.Module subclass"),
+         "kind must be one of ('se', 'eca', 'cbam', 'bam', 'gc', 'coord', 'ge', 'ge-theta', "
+         "'ge-theta-plus'), a torch.nn.Module subclass"),
     ],
 )
 def test_bad_input_is_named(call, error, words):
