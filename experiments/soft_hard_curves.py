@@ -33,6 +33,8 @@ Variants (5 seeds each, equal budgets; every setting is stored with each run, in
 * ``hard_detached``: the policy and the baseline read a detached state, as standard RAM
   implementations do (REINFORCE and the baseline's regression do not train the core).
 * ``hard_4glimpses``: 4 glimpses instead of 2.
+* ``hard_no_prior``: the policy starts uniform (no brightness prior), as ``soft_hard.py``'s
+  ``hard_no_prior``: does learning start with four times its steps?
 
 The file is ``soft_hard_curves.json`` in the package's stored results, written through the
 shared sweep store (``experiments/_sweep.py``): finished runs are kept and skipped, each
@@ -42,7 +44,7 @@ resumed::
     nice -n 10 python experiments/soft_hard_curves.py --threads 1 --budget-minutes 20 \\
         --variants soft hard
     nice -n 10 python experiments/soft_hard_curves.py --threads 1 --budget-minutes 20 \\
-        --variants hard_ceiling hard_detached hard_4glimpses
+        --variants hard_ceiling hard_detached hard_4glimpses hard_no_prior
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ VARIANTS: Mapping[str, Mapping[str, Any]] = MappingProxyType({name: MappingProxy
     "hard_ceiling": {**_HARD, "reinforce": False, "locations": "digit_cell"},
     "hard_detached": {**_HARD, "detach_policy_input": True},
     "hard_4glimpses": {**_HARD, "glimpses": 4},
+    "hard_no_prior": {**_HARD, "saliency_gain": 0.0},
 }.items()})
 DEFAULT_OUTPUT = ab.book.results_folder() / "soft_hard_curves.json"
 

@@ -93,7 +93,8 @@ def test_the_recipes_are_the_stored_sweeps_own():
     assert hard.pop("detach_policy_input") is False and hard.pop("locations") == "policy"
     assert hard == dict(stored["hard"])
     for name, change in {"hard_ceiling": {"reinforce": False, "locations": "digit_cell"},
-                         "hard_detached": {"detach_policy_input": True}, "hard_4glimpses": {"glimpses": 4}}.items():
+                         "hard_detached": {"detach_policy_input": True}, "hard_4glimpses": {"glimpses": 4},
+                         "hard_no_prior": {"saliency_gain": 0.0}}.items():
         assert dict(script.VARIANTS[name]) == {**script.VARIANTS["hard"], **change}
 
 
