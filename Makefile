@@ -1,4 +1,5 @@
-# Two commands on a fresh machine: `make book` builds the HTML book (and a zip of it), `make test` runs every test.
+# Two commands on a fresh machine: `make book` builds the HTML book, in English and in Chinese (and a zip of both),
+# `make test` runs every test. `make po` updates the Chinese edition's catalogs (locale/zh_CN) from the English text.
 # `make execute` re-runs the notebooks in place so their stored outputs are the ones nbval checks.
 # `make lab` starts JupyterLab (with MyST rendering) on the chapters, on the book's environment.
 
@@ -14,9 +15,10 @@ export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 export PYTHONHASHSEED := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: book test test-unit test-integration test-notebooks execute install lab chromium clean
+.PHONY: book pot po test test-unit test-integration test-notebooks execute install lab chromium clean
 
-# The browser tests drive Debian's Chromium; install it through apt when it is missing.
+# The browser tests drive Debian's Chromium; install it through apt when it is missing, and a
+# Chinese font (Noto CJK) for the Chinese edition's screenshots when fc-list finds none.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 install: $(STAMP)
@@ -44,13 +46,25 @@ $(LAB_STAMP): $(STAMP) requirements-lab.txt
 lab: $(LAB_STAMP)
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" --ServerApp.default_url=/lab/tree/chapters $(LAB_ROOT) $(LAB_ARGS)
 
-# Also packs the HTML into one zip for reading offline: unpack it, open index.html.
+# Both editions side by side, _build/html/en/ and _build/html/zh_CN/, each with warnings as errors,
+# and _build/html/index.html offering both (tools/build_book.py); then packs the HTML into one zip
+# for reading offline: unpack it, open index.html.
 BOOK_ZIP := _build/attention-interactively-html.zip
 
 book: $(STAMP)
-	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
+	$(PY) tools/build_book.py
 	$(PY) tools/zip_book.py _build/html $(BOOK_ZIP)
 	@echo "Open $(CURDIR)/_build/html/index.html, or unpack $(CURDIR)/$(BOOK_ZIP) and open its index.html"
+
+# The English messages of every page, one template per page, in _build/gettext/.
+pot: $(STAMP)
+	$(PY) tools/build_book.py gettext
+
+# Merge them into locale/zh_CN/LC_MESSAGES/<page>.po (new: untranslated, changed: fuzzy);
+# `make po PAGES="glossary intro"` updates only those pages' catalogs.
+PAGES ?=
+po: pot
+	$(PY) tools/update_catalogs.py $(PAGES)
 
 test: $(STAMP) chromium
 	$(PY) -m pytest
@@ -73,6 +87,9 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { \
+	  echo "Installing Debian's fonts-noto-cjk for the Chinese edition's screenshots"; \
+	  $(SUDO) apt-get update && $(SUDO) apt-get install -y fonts-noto-cjk; }
 
 execute: $(STAMP)
 	$(PY) tools/execute_notebooks.py $(NOTEBOOKS)

@@ -15,7 +15,11 @@ ROOT = Path(__file__).resolve().parents[1]
 #: The stored sweep and benchmark results, package data that the chapters read.
 RESULTS = ROOT / "code" / "src" / "attnbook" / "results"
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
-BUILD_HTML = ROOT / "_build" / "html"
+#: `make book` (tools/build_book.py) builds each edition into its own folder under BUILD_ROOT,
+#: whose index.html offers both; BUILD_HTML is the English book, BUILD_ZH the Chinese one.
+BUILD_ROOT = ROOT / "_build" / "html"
+BUILD_HTML = BUILD_ROOT / "en"
+BUILD_ZH = BUILD_ROOT / "zh_CN"
 
 
 def load_config() -> dict:

@@ -4,7 +4,11 @@ with every request to another host blocked, as a reader with no network would se
 Each page is opened in a 390-px window (a phone) and a 1280-px one (a laptop). Checks: no
 console errors and no failed requests; nothing asked of another host; math typeset; every
 figure decoded; each static slider shows another frame when moved, and its track is 22rem
-wide or the column; search finds a word; the zip of the book opens from disk. Layout: the
+wide or the column; search finds a word; the zip of the book (both editions) opens from disk.
+The Chinese edition (_build/html/zh_CN/, one load per page at 1280 px): no console errors, no
+failed or foreign requests, math typeset; search finds a Chinese word; the language link opens
+the same page of the other edition from a server and from disk; the root page opens the
+edition of the browser's language. Layout: the
 page never scrolls sideways; a display equation, printed output or code block wider than its
 box scrolls inside it with a scrollbar that shows; at 1280 px none is wider than the column.
 
@@ -26,7 +30,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from book import BUILD_HTML, ROOT
+from book import BUILD_HTML, BUILD_ROOT, ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -453,18 +457,20 @@ def test_the_zip_of_the_book_opens_from_disk(browser, site, tmp_path):
     finally:
         sys.path.remove(str(ROOT / "tools"))
 
-    archive = zip_book(BUILD_HTML, tmp_path / "book.zip")
+    archive = zip_book(BUILD_ROOT, tmp_path / "book.zip")
     with zipfile.ZipFile(archive) as bundle:
         names = bundle.namelist()
         assert all(name.startswith(f"{FOLDER}/") for name in names), "one folder holds the whole book"
         bundle.extractall(tmp_path / "unpacked")
     book = tmp_path / "unpacked" / FOLDER
-    assert (book / "index.html").is_file() and (book / "_images").is_dir()
+    assert (book / "index.html").is_file()
+    assert (book / "en" / "_images").is_dir() and (book / "zh_CN" / "_images").is_dir(), "both editions"
 
     visit = PageVisit(browser, None, (book / "index.html").as_uri())
     try:
         page = visit.page
-        page.wait_for_url("**/intro.html")  # index.html sends the reader to the first page
+        # index.html sends the reader to the first page of the edition of the browser's language.
+        page.wait_for_url("**/en/intro.html")
         assert "Attention, Interactively" in page.title()
         assert page.evaluate("() => getComputedStyle(document.documentElement)"
                              ".getPropertyValue('--attnbook-cjk-sans').trim() !== ''"), "book.css did not load"
@@ -482,3 +488,107 @@ def test_the_zip_of_the_book_opens_from_disk(browser, site, tmp_path):
         assert visit.foreign == [], "the unpacked book asked another host for a resource"
     finally:
         visit.close()
+
+
+# --- the Chinese edition ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def editions(book_build):
+    """A server over _build/html: the root page and both editions under it."""
+    assert book_build.returncode == 0, (book_build.stdout + book_build.stderr)[-3000:]
+    handler = functools.partial(_QuietHandler, directory=str(BUILD_ROOT))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("path", _pages())
+def test_chinese_page_loads_cleanly_offline(browser, editions, path):
+    visit = PageVisit(browser, editions, f"zh_CN/{path}")
+    try:
+        page = visit.page
+        visit.wait_for_math()
+        assert page.evaluate("() => document.documentElement.lang") == "zh-CN"
+        math, typeset = page.locator(".math").count(), page.locator("mjx-container").count()
+        assert page.locator("mjx-merror").count() == 0, "MathJax could not typeset a formula"
+        assert math <= typeset
+        assert page.evaluate("() => Array.from(document.images)"
+                             ".filter(i => i.complete && i.naturalWidth === 0).map(i => i.src)") == []
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        name = "zh_CN__" + path.replace("/", "__").removesuffix(".html")
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{DESKTOP}.png"), full_page=True)
+        assert visit.console_errors == []
+        assert visit.failed == []
+        assert visit.foreign == [], "the page asked another host for a resource"
+    finally:
+        visit.close()
+
+
+def test_chinese_search_finds_a_chinese_word(browser, editions):
+    visit = PageVisit(browser, editions, "zh_CN/search.html?q=注意力")
+    try:
+        visit.page.wait_for_selector("#search-results ul.search li", timeout=20000)
+        found = visit.page.locator("#search-results ul.search li a").all_inner_texts()
+        assert found, "searching 注意力 found nothing"
+        assert any("术语表" in title for title in found), found
+        assert visit.foreign == [] and visit.console_errors == []
+    finally:
+        visit.close()
+
+
+def _follow_language_link(page) -> None:
+    link = page.locator("a.attnbook-language-link")
+    assert link.count() == 1
+    link.click()
+    page.wait_for_load_state("networkidle")
+
+
+@pytest.mark.parametrize("where", ["server", "disk"])
+def test_the_language_link_opens_the_same_page_of_the_other_edition(browser, editions, where):
+    chapter = _chapter_pages()[0]
+    if where == "server":
+        start = f"{editions}/en/{chapter}"
+        visit = PageVisit(browser, editions, f"en/{chapter}")
+    else:
+        start = (BUILD_ROOT / "en" / chapter).as_uri()
+        visit = PageVisit(browser, None, start)
+    try:
+        page = visit.page
+        assert page.url == start
+        _follow_language_link(page)
+        assert page.url == start.replace("/en/", "/zh_CN/"), page.url
+        assert page.evaluate("() => document.documentElement.lang") == "zh-CN"
+        _follow_language_link(page)
+        assert page.url == start, page.url
+        assert page.evaluate("() => document.documentElement.lang") == "en"
+        assert visit.console_errors == [] and visit.failed == [] and visit.foreign == []
+    finally:
+        visit.close()
+
+
+@pytest.mark.parametrize(("locale", "edition"), [("zh-CN", "zh_CN"), ("zh-TW", "zh_CN"), ("en-US", "en"), ("de-DE", "en")])
+def test_the_root_page_opens_the_edition_of_the_browser_language(browser, editions, locale, edition):
+    context = browser.new_context(locale=locale)
+    try:
+        page = context.new_page()
+        page.goto(f"{editions}/index.html")
+        page.wait_for_url(f"**/{edition}/intro.html")
+    finally:
+        context.close()
+
+
+def test_the_root_page_offers_both_editions_without_a_script(browser, editions):
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(f"{editions}/index.html")
+        assert page.url.endswith("/index.html"), "without a script the reader stays and chooses"
+        links = page.locator("a")
+        assert [links.nth(i).get_attribute("href") for i in range(links.count())] == ["en/intro.html", "zh_CN/intro.html"]
+        links.nth(1).click()
+        page.wait_for_url("**/zh_CN/intro.html")
+    finally:
+        context.close()

@@ -15,13 +15,15 @@ sources through the catalogs in ``locale/zh_CN/LC_MESSAGES/`` (``make po`` updat
 message without a translation, or whose English changed since (fuzzy), shows in English.
 
 ``_build/html/index.html`` offers both editions: two plain links, and a script that opens the
-one matching the browser's language (``navigator.languages``). Each edition keeps its own
+one matching the browser's language (``navigator.languages``); anything else at that level
+(what a single-edition ``jupyter-book build .`` left there) is removed. Each edition keeps its own
 doctrees (``_build/doctrees/<language>``), so rebuilding one does not invalidate the other.
 """
 
 from __future__ import annotations
 
 import html
+import shutil
 import sys
 from pathlib import Path
 
@@ -58,6 +60,9 @@ EDITIONS: dict[str, dict] = {
     },
 }
 FIRST_PAGE = "intro.html"
+#: What _build/html holds besides the editions: the root page and myst-nb's copies of the
+#: notebooks' outputs (written next to the output folder; tools/zip_book.py leaves them out).
+KEPT_AT_ROOT = ("index.html", "jupyter_execute")
 
 
 def build(language: str, builder: str = "html") -> int:
@@ -128,6 +133,9 @@ def main(argv: list[str]) -> int:
     for language in languages:
         status = build(language) or status
     HTML.mkdir(parents=True, exist_ok=True)
+    # What a single-edition build (`jupyter-book build .`) left at the root would be zipped too.
+    for stale in sorted(set(HTML.iterdir()) - {HTML / name for name in (*EDITIONS, *KEPT_AT_ROOT)}):
+        shutil.rmtree(stale) if stale.is_dir() and not stale.is_symlink() else stale.unlink()
     (HTML / "index.html").write_text(root_page(), encoding="utf-8")
     return status
 

@@ -3,7 +3,8 @@
 Usage: python tools/zip_book.py [HTML_DIR] [ZIP]   (default: _build/html, _build/attention-interactively-html.zip)
 
 Every file of the HTML build goes under one folder, ``attention-interactively-html/``, so that
-unpacking makes one folder whose ``index.html`` opens the book through ``file://``: Sphinx's
+unpacking makes one folder whose ``index.html`` opens the book through ``file://``: both
+editions, ``en/`` and ``zh_CN/`` (tools/build_book.py), and the page that offers them. Sphinx's
 links, scripts and images are relative, MathJax is in the book, and nothing is fetched from
 another host (tests/test_browser.py opens the unpacked copy in Chromium). Entries are sorted
 and dated 1980-01-01, so the same build gives the same archive. `make book` runs this; the
@@ -22,6 +23,9 @@ ARCHIVE = ROOT / "_build" / "attention-interactively-html.zip"
 FOLDER = "attention-interactively-html"
 # Sphinx's record of the build configuration: of no use to a reader.
 SKIPPED = {".buildinfo"}
+# myst-nb's copies of the notebooks' outputs, next to the editions: each edition has its own
+# copy of every figure in its _images/.
+SKIPPED_FOLDERS = {"jupyter_execute"}
 
 
 def zip_book(html: Path = HTML, archive: Path = ARCHIVE) -> Path:
@@ -33,7 +37,7 @@ def zip_book(html: Path = HTML, archive: Path = ARCHIVE) -> Path:
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as bundle:
         for path in sorted(p for p in html.rglob("*") if p.is_file()):
             relative = path.relative_to(html)
-            if relative.name in SKIPPED:
+            if relative.name in SKIPPED or relative.parts[0] in SKIPPED_FOLDERS:
                 continue
             entry = zipfile.ZipInfo(f"{FOLDER}/{relative.as_posix()}", date_time=(1980, 1, 1, 0, 0, 0))
             entry.compress_type = zipfile.ZIP_DEFLATED
