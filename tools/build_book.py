@@ -25,6 +25,7 @@ from __future__ import annotations
 import html
 import shutil
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,7 +132,9 @@ def main(argv: list[str]) -> int:
         return build("en", "gettext")
     status = 0
     for language in languages:
+        start = time.perf_counter()
         status = build(language) or status
+        print(f"tools/build_book.py: the {language} edition took {time.perf_counter() - start:.0f} s")
     HTML.mkdir(parents=True, exist_ok=True)
     # What a single-edition build (`jupyter-book build .`) left at the root would be zipped too.
     for stale in sorted(set(HTML.iterdir()) - {HTML / name for name in (*EDITIONS, *KEPT_AT_ROOT)}):
