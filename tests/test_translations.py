@@ -334,3 +334,14 @@ def test_searching_a_chinese_term_finds_every_page_that_has_it(built, word):
     assert having, f"no page of the Chinese edition contains {word}"
     assert having <= found("terms") | found("titleterms"), \
         f"{word}: on {sorted(having)}, found on {sorted(found('terms') | found('titleterms'))}"
+
+
+def test_no_chinese_page_loads_anything_from_another_host(built):
+    from test_book_build import ResourceCollector, _external
+
+    offenders = []
+    for page in built.rglob("*.html"):
+        collector = ResourceCollector()
+        collector.feed(page.read_text(errors="replace"))
+        offenders += [f"{page.relative_to(built)}: {url}" for url in collector.resources if _external(url)]
+    assert offenders == []
