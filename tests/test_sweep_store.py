@@ -17,11 +17,13 @@ import torch
 
 from book import RESULTS, ROOT, load_script
 
-SCRIPTS = ("soft_hard", "channel_spatial", "dates", "dates_encoder")
+SCRIPTS = ("soft_hard", "channel_spatial", "dates", "dates_encoder", "soft_hard_curves", "attention_maps",
+           "model_maps")
 scripts = {name: load_script(f"experiments/{name}.py") for name in SCRIPTS}
 import _sweep  # noqa: E402  (on sys.path once load_script has loaded a script of experiments/)
 
-STORED_RUNS = {"soft_hard": 35, "channel_spatial": 45, "dates": 40, "dates_encoder": 40}
+STORED_RUNS = {"soft_hard": 35, "channel_spatial": 45, "dates": 40, "dates_encoder": 40, "soft_hard_curves": 25,
+               "attention_maps": 5, "model_maps": 20}
 PROVENANCE_KEYS = {"torch", "python", "platform", "device", "hardware", "threads", "cpu_capability", "cpu_env",
                    "date", "command", "git_commit", "git_dirty"}
 
@@ -45,8 +47,9 @@ def stored_copy(request, tmp_path):
 def test_a_call_with_other_settings_leaves_the_stored_file_byte_identical(stored_copy):
     name, path = stored_copy
     before = path.read_bytes()
-    steps = ["--steps", "2"] + (["--checkpoints", "2"] if name.startswith("dates") else [])
-    with pytest.raises(_sweep.SweepMismatch, match=r"config\['steps'\]: stored \d+, asked 2") as refused:
+    steps = ["--steps", "2"] + (["--checkpoints", "2"] if name.startswith("dates") or name == "soft_hard_curves"
+                                 else [])
+    with pytest.raises(_sweep.SweepMismatch, match=r"config\['steps'\]: stored [^,]+, asked 2") as refused:
         scripts[name].main(steps + ["--seeds", "7", "--threads", "1", "--output", str(path)])
     assert refused.value.code != 0 and "the file is unchanged" in str(refused.value.code)
     assert path.read_bytes() == before
@@ -124,6 +127,27 @@ def test_other_settings_of_a_stored_variant_are_refused(tmp_path):
     with pytest.raises(_sweep.SweepMismatch, match=r"variant 'a' settings\['lr'\]: stored 0.1, asked 0.2"):
         _sweep.SweepStore(path, script="experiments/toy.py", config={"steps": 3, "widths": [1, 2]},
                           settings={"a": {"lr": 0.2, "name": "a"}})
+    assert path.read_bytes() == before
+
+
+def test_a_derived_figure_of_a_new_variant_is_added_but_a_changed_one_is_refused(tmp_path):
+    path = tmp_path / "toy.json"
+    config = {"steps": 3, "widths": [1, 2]}
+    settings = {"a": {"lr": 0.1, "name": "a"}, "b": {"lr": 0.2, "name": "b"}}
+    store = _sweep.SweepStore(path, script="experiments/toy.py", config=config, settings=settings,
+                              derived={"cost": {"a": 1}})
+    store.add(store.spec("a", 0), {"loss": 0.5}, RECORD)
+    grown = _sweep.SweepStore(path, script="experiments/toy.py", config=config, settings=settings,
+                              derived={"cost": {"a": 1, "b": 2}})  # variant b's figure: added
+    grown.add(grown.spec("b", 0), {"loss": 0.4}, RECORD)
+    assert json.loads(path.read_text())["cost"] == {"a": 1, "b": 2}
+    before = path.read_bytes()
+    with pytest.raises(_sweep.SweepMismatch, match=r"derived\['cost'\]\['a'\]: stored 1, asked 5"):
+        _sweep.SweepStore(path, script="experiments/toy.py", config=config, settings=settings,
+                          derived={"cost": {"a": 5, "b": 2}})
+    with pytest.raises(_sweep.SweepMismatch, match=r"derived\['cost'\]\['b'\]: stored 2, not asked"):
+        _sweep.SweepStore(path, script="experiments/toy.py", config=config, settings=settings,
+                          derived={"cost": {"a": 1}})
     assert path.read_bytes() == before
 
 
