@@ -46,16 +46,22 @@ SLIDER_TRACK_REM = 22
 BLOCK_KINDS = ["equation", "output", "code"]
 
 
-@pytest.fixture(scope="module")
-def site(book_build):
+def _serve(book_build, directory):
+    """Serve ``directory`` of the built book on a free local port; yield its URL."""
     assert book_build.returncode == 0, (book_build.stdout + book_build.stderr)[-3000:]
-    handler = functools.partial(_QuietHandler, directory=str(BUILD_HTML))
+    handler = functools.partial(_QuietHandler, directory=str(directory))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="module")
+def site(book_build):
+    """A server over the English edition."""
+    yield from _serve(book_build, BUILD_HTML)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -495,14 +501,7 @@ def test_the_zip_of_the_book_opens_from_disk(browser, site, tmp_path):
 @pytest.fixture(scope="module")
 def editions(book_build):
     """A server over _build/html: the root page and both editions under it."""
-    assert book_build.returncode == 0, (book_build.stdout + book_build.stderr)[-3000:]
-    handler = functools.partial(_QuietHandler, directory=str(BUILD_ROOT))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    yield from _serve(book_build, BUILD_ROOT)
 
 
 @pytest.mark.parametrize("path", _pages())
