@@ -64,12 +64,18 @@ def _external(url: str) -> bool:
     return url.startswith(("http://", "https://", "//"))
 
 
-def test_no_page_loads_anything_from_another_host(built):
+def external_resources_of_pages(built: Path) -> list[str]:
+    """``page: url`` for every resource an HTML page under ``built`` loads from another host."""
     offenders = []
     for page in built.rglob("*.html"):
         collector = ResourceCollector()
         collector.feed(page.read_text(errors="replace"))
         offenders += [f"{page.relative_to(built)}: {url}" for url in collector.resources if _external(url)]
+    return offenders
+
+
+def test_no_page_loads_anything_from_another_host(built):
+    offenders = external_resources_of_pages(built)
     for stylesheet in built.rglob("*.css"):
         for url in re.findall(r"url\(\s*['\"]?([^)'\"]+)", stylesheet.read_text(errors="replace")):
             if _external(url):
