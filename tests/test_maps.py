@@ -253,6 +253,57 @@ def test_spearman_matches_scipy_with_ties():
     assert ab.maps.spearman(torch.ones(1, 2, 2), b[:1, :2, :2]).isnan().all()
 
 
+def test_spearman_over_kept_patches_matches_scipy_on_the_subset():
+    generator = torch.Generator().manual_seed(1)
+    a = torch.randint(0, 3, (8, 3, 3), generator=generator).float()      # ties
+    b = torch.randn(8, 3, 3, generator=generator)
+    keep = torch.rand(8, 3, 3, generator=generator) < 0.6
+    keep[0] = True                                                        # all: the plain correlation
+    keep[1] = False
+    keep[1, 0, 0] = True                                                  # one patch: undefined
+    found = ab.maps.spearman(a, b, keep=keep)
+    for index in range(2, 8):
+        chosen = keep[index]
+        if chosen.sum() < 2 or a[index][chosen].unique().numel() < 2:
+            assert found[index].isnan()
+        else:
+            expected = spearmanr(a[index][chosen], b[index][chosen]).statistic
+            assert abs(found[index].item() - expected) < 1e-5
+    torch.testing.assert_close(found[0], ab.maps.spearman(a[:1], b[:1])[0])
+    assert found[1].isnan()
+    # what lies outside the mask does not matter
+    changed = torch.where(keep, b, torch.randn(8, 3, 3, generator=generator))
+    torch.testing.assert_close(ab.maps.spearman(a, changed, keep=keep), found, equal_nan=True)
+
+
+def test_ink_patches_are_those_whose_black_occlusion_can_change_anything():
+    images = torch.zeros(2, 1, 8, 8)
+    images[0, 0, 1, 6] = 0.3            # patch (0, 1) of image 0
+    images[1, 0, 5, 2] = 1.0            # patch (1, 0) of image 1
+    images[1, 0, 7, 7] = 0.2            # patch (1, 1) of image 1
+    ink = ab.maps.ink_patches(images, 4)
+    expected = torch.tensor([[[False, True], [False, False]], [[False, False], [True, True]]])
+    assert torch.equal(ink, expected)
+    weights = torch.randn(64, 3, generator=torch.Generator().manual_seed(0))
+    occlusion = ab.maps.occlusion_map(lambda x: x.flatten(1) @ weights, images, 4, fill=0.0)
+    assert (occlusion[~ink] == 0).all()                # hiding a blank patch hides nothing
+    assert torch.equal(ab.maps.ink_patches(images + 0.5, 4, background=0.5), expected)
+
+
+def test_occlusion_readings_are_the_three_rank_correlations():
+    generator = torch.Generator().manual_seed(2)
+    maps = torch.rand(5, 3, 3, generator=generator)
+    occlusion = torch.randn(5, 3, 3, generator=generator)
+    ink = torch.rand(5, 3, 3, generator=generator) < 0.7
+    readings = ab.maps.occlusion_readings(maps, occlusion, ink)
+    assert tuple(readings) == ab.maps.READINGS
+    torch.testing.assert_close(readings["signed"], ab.maps.spearman(maps, occlusion))
+    torch.testing.assert_close(readings["size"], ab.maps.spearman(maps, occlusion.abs()))
+    torch.testing.assert_close(readings["ink"], ab.maps.spearman(maps, occlusion, keep=ink), equal_nan=True)
+    # a map equal to |occlusion| is perfect by size, and negative drops break the signed order
+    assert torch.allclose(ab.maps.occlusion_readings(occlusion.abs(), occlusion, ink)["size"], torch.ones(5))
+
+
 # --- bad input --------------------------------------------------------------------------------
 
 def test_bad_input_is_named():
@@ -288,3 +339,9 @@ def test_bad_input_is_named():
         ab.maps.pointing_game(torch.rand(1, 2, 2), torch.rand(1, 2, 2), threshold=0)
     with pytest.raises(ValueError, match="maps must be finite"):
         ab.maps.spearman(torch.full((1, 2, 2), float("nan")), torch.rand(1, 2, 2))
+    with pytest.raises(ValueError, match="keep must be None or a boolean tensor of the maps' shape \\(1, 2, 2\\)"):
+        ab.maps.spearman(torch.rand(1, 2, 2), torch.rand(1, 2, 2), keep=torch.ones(1, 2, 2))
+    with pytest.raises(TypeError, match="background must be a number, got str"):
+        ab.maps.ink_patches(images, 4, background="black")
+    with pytest.raises(ValueError, match="patch_size must divide the image sides"):
+        ab.maps.ink_patches(images, 3)

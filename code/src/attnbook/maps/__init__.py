@@ -11,7 +11,8 @@ from .rollout import attention_rollout, attention_rollout_reference, cls_attenti
 from .chefer import AttentionGradients, attention_gradients, gradient_rollout
 from .occlusion import SCORES, fill_patches, occlusion_map
 from .curves import Curves, area_under_curve, deletion_insertion
-from .metrics import box_coverage, box_share, mass_in_box, pointing_chance, pointing_game, spearman
+from .metrics import (READINGS, box_coverage, box_share, ink_patches, mass_in_box, occlusion_readings,
+                      pointing_chance, pointing_game, spearman)
 
 __all__ = [
     "attention_rollout",
@@ -33,4 +34,7 @@ __all__ = [
     "pointing_chance",
     "pointing_game",
     "spearman",
+    "READINGS",
+    "ink_patches",
+    "occlusion_readings",
 ]

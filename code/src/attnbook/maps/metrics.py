@@ -15,7 +15,11 @@ metrics are then
   tie-break, in expectation), so a constant map scores the chance level
   :func:`pointing_chance`, the share of patches at least half inside;
 * **Spearman's rank correlation** of a map with a reference map (the occlusion map), over
-  the patches of each image, with tied values given their average rank.
+  the patches of each image (or the patches a ``keep`` mask chooses), with tied values given
+  their average rank; :func:`occlusion_readings` reads a map against a signed occlusion map
+  three ways: by the signed drop, by its size ``|drop|``, and by the signed drop over the
+  ink patches alone (:func:`ink_patches`), where a blank patch's exact zero drop no longer
+  ties a large share of the patches in the middle of the order.
 """
 
 from __future__ import annotations
@@ -23,9 +27,13 @@ from __future__ import annotations
 import torch
 
 from .._checks import check_int
-from ._grid import check_boxes, check_maps
+from ._grid import check_boxes, check_images, check_maps
 
-__all__ = ["box_coverage", "box_share", "mass_in_box", "pointing_game", "pointing_chance", "spearman"]
+__all__ = ["READINGS", "box_coverage", "box_share", "mass_in_box", "pointing_game", "pointing_chance", "spearman",
+           "ink_patches", "occlusion_readings"]
+
+#: The readings of :func:`occlusion_readings`, in order.
+READINGS = ("signed", "size", "ink")
 
 
 def box_coverage(boxes: torch.Tensor, image_size: int | tuple[int, int], patch_size: int) -> torch.Tensor:
@@ -135,27 +143,82 @@ def pointing_chance(coverage: torch.Tensor, threshold: float = 0.5) -> torch.Ten
     return pointing_game(torch.zeros_like(check_maps(coverage, "coverage")), coverage, threshold)
 
 
-def _average_ranks(values: torch.Tensor) -> torch.Tensor:
-    """Ranks 1 .. n along the last dimension, tied values sharing their mean rank."""
-    below = (values[..., None, :] < values[..., :, None]).sum(-1)
-    equal = (values[..., None, :] == values[..., :, None]).sum(-1)
-    return below.to(torch.float64) + (equal.to(torch.float64) + 1) / 2
+def _average_ranks(values: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """Ranks 1 .. n over the kept entries of the last dimension, tied values sharing their mean
+    rank (entries not kept get rank 0 and are counted by nobody)."""
+    pair = keep[..., None, :] & keep[..., :, None]
+    below = ((values[..., None, :] < values[..., :, None]) & pair).sum(-1)
+    equal = ((values[..., None, :] == values[..., :, None]) & pair).sum(-1)
+    ranks = below.to(torch.float64) + (equal.to(torch.float64) + 1) / 2
+    return torch.where(keep, ranks, 0.0)
 
 
-def spearman(maps: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+def spearman(maps: torch.Tensor, reference: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
     """Spearman's rank correlation of each map with its reference, over the patches.
 
     Args:
         maps: ``(batch, grid_h, grid_w)``.
         reference: ``(batch, grid_h, grid_w)``, e.g. the occlusion map.
+        keep: optional boolean ``(batch, grid_h, grid_w)``: rank each image over the patches
+            marked True only (default: every patch).
 
     Returns:
-        ``(batch,)`` in [-1, 1]; NaN where either map is constant (no ranking to compare).
+        ``(batch,)`` in [-1, 1]; NaN where either map is constant over the kept patches (no
+        ranking to compare), which includes fewer than two kept patches.
     """
     _check_pair(maps, reference, "reference")
-    a = _average_ranks(maps.flatten(1))
-    b = _average_ranks(reference.flatten(1))
-    a = a - a.mean(1, keepdim=True)
-    b = b - b.mean(1, keepdim=True)
+    if keep is None:
+        keep = torch.ones_like(maps, dtype=torch.bool)
+    elif not isinstance(keep, torch.Tensor) or keep.dtype != torch.bool or keep.shape != maps.shape:
+        shown = (f"{keep.dtype} of shape {tuple(keep.shape)}" if isinstance(keep, torch.Tensor)
+                 else type(keep).__name__)
+        raise ValueError(f"keep must be None or a boolean tensor of the maps' shape {tuple(maps.shape)}, "
+                         f"got {shown}")
+    kept = keep.flatten(1)
+    count = kept.sum(1, keepdim=True).clamp(min=1).to(torch.float64)
+    a = _average_ranks(maps.flatten(1), kept)
+    b = _average_ranks(reference.flatten(1), kept)
+    a = torch.where(kept, a - a.sum(1, keepdim=True) / count, 0.0)
+    b = torch.where(kept, b - b.sum(1, keepdim=True) / count, 0.0)
     denominator = (a.square().sum(1) * b.square().sum(1)).sqrt()
     return torch.where(denominator > 0, (a * b).sum(1) / denominator, float("nan")).to(maps.dtype)
+
+
+def ink_patches(images: torch.Tensor, patch_size: int, background: float = 0.0) -> torch.Tensor:
+    """Which patches hold ink: some pixel differs from ``background``.
+
+    Hiding a patch that holds none with the background as fill gives the model the same
+    image, so its occlusion drop is exactly 0.
+
+    Args:
+        images: ``(batch, channels, height, width)``.
+        patch_size: side of a patch in pixels; must divide height and width.
+        background: the canvas's value (0 for :func:`attnbook.data.make_cluttered_digits`).
+
+    Returns:
+        Boolean ``(batch, grid_h, grid_w)``.
+    """
+    check_images(images, patch_size)
+    if isinstance(background, bool) or not isinstance(background, (int, float)):
+        raise TypeError(f"background must be a number, got {type(background).__name__}")
+    differs = (images != background).any(1).to(torch.float32)                      # (batch, height, width)
+    return torch.nn.functional.max_pool2d(differs[:, None], patch_size)[:, 0] > 0
+
+
+def occlusion_readings(maps: torch.Tensor, occlusion: torch.Tensor, ink: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Three rank correlations of each map with a signed occlusion map (the order of :data:`READINGS`).
+
+    * ``signed``: against the drop itself, from "hiding it hurts most" to "hiding it helps most";
+    * ``size``: against ``|drop|``, how much hiding the patch moves the prediction either way;
+    * ``ink``: against the drop, over the ink patches only (``ink`` from :func:`ink_patches`).
+
+    Args:
+        maps: ``(batch, grid_h, grid_w)``.
+        occlusion: ``(batch, grid_h, grid_w)`` from :func:`attnbook.maps.occlusion_map`.
+        ink: boolean ``(batch, grid_h, grid_w)``.
+
+    Returns:
+        ``{reading: (batch,)}``, NaN where a ranking is undefined (see :func:`spearman`).
+    """
+    return {"signed": spearman(maps, occlusion), "size": spearman(maps, occlusion.abs()),
+            "ink": spearman(maps, occlusion, keep=ink)}
