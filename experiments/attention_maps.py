@@ -12,14 +12,21 @@ digit box and against the occlusion map, for seeds 0-4 with one budget. The meth
 * ``gradient_rollout``: Chefer et al.'s (ICCV 2021) gradient-weighted rollout;
 * ``occlusion``: the drop in the predicted class's probability when a patch is set to 0
   (the canvas's background), the behavioural reference;
+* ``occlusion_grey``: the same with a grey fill (0.5, as Zeiler & Fergus 2014 used), to show
+  how much the reference depends on what a hidden patch holds;
 * ``random``: a map of uniform random numbers (seeded), the control every metric's chance
   level can be read from.
 
 For each method and run: the mean over the map images of the share of the map's positive
 mass inside the box (``mass_in_box``), the pointing game (``pointing_game``), Spearman's rank
-correlation with the occlusion map (``spearman_occlusion``; images where a map is constant
-are left out and counted), and the areas under the deletion and insertion curves of the
-predicted class's probability (Petsiuk et al. 2018), with the mean curves. The chance levels
+correlation with the occlusion map read three ways (:func:`attnbook.maps.occlusion_readings`):
+signed (``spearman_occlusion``), by size ``|drop|`` (``spearman_occlusion_size``) and signed
+over the ink patches only (``spearman_occlusion_ink``), and with the grey-fill occlusion map,
+signed and by size (``spearman_grey_occlusion``, ``spearman_grey_occlusion_size``); images
+where a ranking is undefined (a constant map) are left out and counted. Then the areas under
+the deletion and insertion curves of the predicted class's probability (Petsiuk et al. 2018,
+black fill), with the mean curves. Each run also stores the share of blank patches and of ink
+patches whose hiding raises the class's probability. The chance levels
 (the box's share of the image, the share of patches at least half inside the box) depend on
 the data alone and are stored once, as derived figures.
 
@@ -54,9 +61,14 @@ VARIANTS: Mapping[str, Mapping[str, Any]] = MappingProxyType({"vit": MappingProx
     "patch_size": 8, "width": 64, "depth": 2, "heads": 4, "mlp_ratio": 2.0, "positions": "learned",
     "lr": 3e-3, "schedule": "one_cycle", "clip_norm": 1.0})})
 #: The map methods scored, in the order the chapter shows them.
-METHODS = ("raw", "rollout", "gradient_rollout", "occlusion", "random")
+METHODS = ("raw", "rollout", "gradient_rollout", "occlusion", "occlusion_grey", "random")
+#: The rank correlations stored for every method: (name, reference fill, reading).
+RANKINGS = (("spearman_occlusion", "black", "signed"), ("spearman_occlusion_size", "black", "size"),
+            ("spearman_occlusion_ink", "black", "ink"), ("spearman_grey_occlusion", "grey", "signed"),
+            ("spearman_grey_occlusion_size", "grey", "size"))
 #: The metrics stored for every method.
-METRICS = ("mass_in_box", "pointing_game", "spearman_occlusion", "deletion_area", "insertion_area")
+METRICS = ("mass_in_box", "pointing_game", *(name for name, _, _ in RANKINGS), "deletion_area",
+           "insertion_area")
 DEFAULT_OUTPUT = ab.book.results_folder() / "attention_maps.json"
 _CANVAS = 40
 
@@ -68,8 +80,8 @@ def build(settings: Mapping[str, Any]) -> ab.models.VisionTransformer:
                                        mlp_ratio=settings["mlp_ratio"], positions=settings["positions"])
 
 
-def compute_maps(model: ab.models.VisionTransformer, images: torch.Tensor, fill: float, seed: int,
-                 chunk: int = 100) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+def compute_maps(model: ab.models.VisionTransformer, images: torch.Tensor, fill: float, grey_fill: float,
+                 seed: int, chunk: int = 100) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
     """Every method's maps of ``images`` for the predicted class.
 
     Returns:
@@ -94,26 +106,39 @@ def compute_maps(model: ab.models.VisionTransformer, images: torch.Tensor, fill:
                                                                                    found.gradients)))
         maps["occlusion"].append(ab.maps.occlusion_map(predict, part, model.patch_size, fill=fill,
                                                        target=found.target))
+        maps["occlusion_grey"].append(ab.maps.occlusion_map(predict, part, model.patch_size, fill=grey_fill,
+                                                            target=found.target))
     grid = model.grid
     generator = torch.Generator().manual_seed(1000 + seed)
     maps["random"] = [torch.rand(len(images), grid, grid, generator=generator)]
     return {method: torch.cat(parts) for method, parts in maps.items()}, torch.cat(heads), torch.cat(predicted)
 
 
+def rankings(maps: torch.Tensor, occlusions: Mapping[str, torch.Tensor], ink: torch.Tensor) -> dict[str, Any]:
+    """Every rank correlation of :data:`RANKINGS`: the mean over the images where it is defined,
+    and how many images it is undefined on (``<name>_undefined``)."""
+    readings = {fill: ab.maps.occlusion_readings(maps, occlusion, ink) for fill, occlusion in occlusions.items()}
+    found: dict[str, Any] = {}
+    for name, fill, reading in RANKINGS:
+        rank = readings[fill][reading]
+        defined = ~rank.isnan()
+        found[name] = rank[defined].mean().item() if defined.any() else None
+        found[f"{name}_undefined"] = int((~defined).sum())
+    return found
+
+
 def score(model: ab.models.VisionTransformer, images: torch.Tensor, maps: torch.Tensor, coverage: torch.Tensor,
-          occlusion: torch.Tensor, target: torch.Tensor, fill: float) -> dict[str, Any]:
+          occlusions: Mapping[str, torch.Tensor], ink: torch.Tensor, target: torch.Tensor,
+          fill: float) -> dict[str, Any]:
     """The metrics of one method's maps: means over the images, and the mean curves."""
     def predict(x: torch.Tensor) -> torch.Tensor:
         return model(x, need_weights=False).logits
 
     curves = ab.maps.deletion_insertion(predict, images, maps, model.patch_size, fill=fill, target=target,
                                         batch_size=520)
-    rank = ab.maps.spearman(maps, occlusion)
-    defined = ~rank.isnan()
     return {"mass_in_box": ab.maps.mass_in_box(maps, coverage).mean().item(),
             "pointing_game": ab.maps.pointing_game(maps, coverage).mean().item(),
-            "spearman_occlusion": rank[defined].mean().item() if defined.any() else None,
-            "spearman_undefined": int((~defined).sum()),
+            **rankings(maps, occlusions, ink),
             "deletion_area": curves.deletion_area.mean().item(),
             "insertion_area": curves.insertion_area.mean().item(),
             "deletion_curve": [round(value, 5) for value in curves.deletion.mean(0).tolist()],
@@ -141,22 +166,22 @@ def run_one(spec: dict, data: dict) -> dict:
     start = time.perf_counter()
     count = config["map_images"]
     map_images, boxes = data["test_images"][:count], data["test_boxes"][:count]
-    maps, heads, predicted = compute_maps(model, map_images, config["fill"], seed)
+    maps, heads, predicted = compute_maps(model, map_images, config["fill"], config["grey_fill"], seed)
     coverage = ab.maps.box_coverage(boxes, _CANVAS, model.patch_size)
-    metrics = {method: score(model, map_images, maps[method], coverage, maps["occlusion"], predicted,
+    occlusions = {"black": maps["occlusion"], "grey": maps["occlusion_grey"]}
+    ink = ab.maps.ink_patches(map_images, model.patch_size, background=config["fill"])
+    metrics = {method: score(model, map_images, maps[method], coverage, occlusions, ink, predicted,
                              config["fill"]) for method in METHODS}
-    raw_heads = []
-    for head in range(heads.shape[1]):
-        rank = ab.maps.spearman(heads[:, head], maps["occlusion"])
-        raw_heads.append({"mass_in_box": ab.maps.mass_in_box(heads[:, head], coverage).mean().item(),
-                          "pointing_game": ab.maps.pointing_game(heads[:, head], coverage).mean().item(),
-                          "spearman_occlusion": rank[~rank.isnan()].mean().item()})
+    raw_heads = [{"mass_in_box": ab.maps.mass_in_box(heads[:, head], coverage).mean().item(),
+                  "pointing_game": ab.maps.pointing_game(heads[:, head], coverage).mean().item(),
+                  **rankings(heads[:, head], occlusions, ink)} for head in range(heads.shape[1])]
     tail = result.losses[-max(1, config["steps"] // 10):]
     return {"accuracy": accuracy,
             "map_images_accuracy": (predicted == data["test_labels"][:count]).float().mean().item(),
             "largest_class_share": torch.bincount(predictions, minlength=10).max().item() / len(predictions),
             "final_loss": sum(tail) / len(tail), "seconds": seconds, "map_seconds": time.perf_counter() - start,
-            "metrics": metrics, "raw_heads": raw_heads}
+            "metrics": metrics, "raw_heads": raw_heads, "blank_patch_share": (~ink).float().mean().item(),
+            "ink_raising_share": (maps["occlusion"][ink] < 0).float().mean().item()}
 
 
 def chance_levels(test_size: int, map_images: int, patch_size: int) -> dict[str, float]:
@@ -188,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = {variant: {**VARIANTS[variant], **overrides} for variant in args.variants}
     config = {"steps": args.steps, "batch": args.batch_size, "train_size": args.train_size,
               "test_size": args.test_size, "map_images": args.map_images, "image_size": _CANVAS,
-              "train_seed": 0, "test_seed": 1, "fill": 0.0, "target": "predicted", "score": "probability",
+              "train_seed": 0, "test_seed": 1, "fill": 0.0, "grey_fill": 0.5, "target": "predicted", "score": "probability",
               "overrides": overrides}
     patch_sizes = {values["patch_size"] for values in settings.values()}
     # keyed by the patch size (a JSON key is a string): the chance levels depend on the grid

@@ -18,10 +18,13 @@ of test images against the true digit box and against that model's own occlusion
 
 Every map lives on the grid of 4x4-pixel patches of its canvas (10x10 on 40x40, 7x7 on
 28x28), the occlusion map hides one such patch at a time (fill 0, the background) and
-tracks the predicted class's probability, and ``random`` (uniform numbers) is the control.
-The metrics (:mod:`attnbook.maps`): ``mass_in_box``, ``mass_above_floor`` (the same after
-subtracting each map's minimum: a sigmoid gate passes about half of everything, and this asks
-where the part above that floor goes), ``pointing_game`` and ``spearman_occlusion``. The
+tracks the predicted class's probability, ``occlusion_grey`` does the same with a grey fill
+(0.5), and ``random`` (uniform numbers) is the control. The metrics (:mod:`attnbook.maps`):
+``mass_in_box``, ``mass_above_floor`` (the same after subtracting each map's minimum: a
+sigmoid gate passes about half of everything, and this asks where the part above that floor
+goes), ``pointing_game``, and the rank correlations with the two occlusion maps that
+``experiments/attention_maps.py`` stores (its ``RANKINGS``: signed, by size, signed over the
+ink patches; grey fill signed and by size). The
 chance levels depend on the canvas alone and are stored once per canvas, as derived figures.
 Seed 0 also stores the maps of the first three map images (``examples``) for the chapter.
 
@@ -45,6 +48,7 @@ import attnbook as ab
 from attnbook.channel import CBAMSpatialGate, CoordinateAttention
 
 from _sweep import SweepStore, at_least, run_sweep, sweep_parser
+from attention_maps import RANKINGS, rankings
 
 SCRIPT = "experiments/model_maps.py"
 PATCH = 4  # every map and every occlusion on the grid of 4x4-pixel patches
@@ -64,7 +68,7 @@ VARIANTS: Mapping[str, Mapping[str, Any]] = MappingProxyType({name: MappingProxy
 MAPS = MappingProxyType({"soft": ("weights",), "hard": ("first_policy",),
                          "cbam": ("gate_block1", "gate_block2", "gate_block3"),
                          "coord": ("gate_block1", "gate_block2", "gate_block3")})
-METRICS = ("mass_in_box", "mass_above_floor", "pointing_game", "spearman_occlusion")
+METRICS = ("mass_in_box", "mass_above_floor", "pointing_game", *(name for name, _, _ in RANKINGS))
 DEFAULT_OUTPUT = ab.book.results_folder() / "model_maps.json"
 _EXAMPLES = 3
 
@@ -143,16 +147,15 @@ def model_maps(model: torch.nn.Module, settings: Mapping[str, Any], images: torc
             for index, gate in enumerate(gate_maps(model, images))}
 
 
-def score(maps: torch.Tensor, coverage: torch.Tensor, occlusion: torch.Tensor) -> dict[str, Any]:
-    """The metrics of one kind of map, means over the images."""
-    rank = ab.maps.spearman(maps, occlusion)
-    defined = ~rank.isnan()
+def score(maps: torch.Tensor, coverage: torch.Tensor, occlusions: Mapping[str, torch.Tensor],
+          ink: torch.Tensor) -> dict[str, Any]:
+    """The metrics of one kind of map, means over the images (``occlusions``: the black- and
+    grey-fill occlusion maps; ``ink``: the patches that hold ink)."""
     floor = maps.flatten(1).min(1).values[:, None, None]
     return {"mass_in_box": ab.maps.mass_in_box(maps, coverage).mean().item(),
             "mass_above_floor": ab.maps.mass_in_box(maps - floor, coverage).mean().item(),
             "pointing_game": ab.maps.pointing_game(maps, coverage).mean().item(),
-            "spearman_occlusion": rank[defined].mean().item() if defined.any() else None,
-            "spearman_undefined": int((~defined).sum())}
+            **rankings(maps, occlusions, ink)}
 
 
 def train(model: torch.nn.Module, settings: Mapping[str, Any], steps: int, batch: int, seed: int,
@@ -194,11 +197,15 @@ def run_one(spec: dict, data: dict) -> dict:
     images, boxes = split["test_images"][:count], split["test_boxes"][:count]
     coverage = ab.maps.box_coverage(boxes, settings["canvas"], PATCH)
     maps = model_maps(model, settings, images)
-    maps["occlusion"] = ab.maps.occlusion_map(predict, images, PATCH, fill=0.0, target=predictions[:count])
+    for name, fill in (("occlusion", config["fill"]), ("occlusion_grey", config["grey_fill"])):
+        maps[name] = ab.maps.occlusion_map(predict, images, PATCH, fill=fill, target=predictions[:count])
     grid = settings["canvas"] // PATCH
     maps["random"] = torch.rand(count, grid, grid, generator=torch.Generator().manual_seed(1000 + seed))
-    metrics = {name: score(found, coverage, maps["occlusion"]) for name, found in maps.items()}
-    results: dict[str, Any] = {}
+    occlusions = {"black": maps["occlusion"], "grey": maps["occlusion_grey"]}
+    ink = ab.maps.ink_patches(images, PATCH, background=config["fill"])
+    metrics = {name: score(found, coverage, occlusions, ink) for name, found in maps.items()}
+    results: dict[str, Any] = {"blank_patch_share": (~ink).float().mean().item(),
+                               "ink_raising_share": (maps["occlusion"][ink] < 0).float().mean().item()}
     if settings["model"] == "hard":
         with torch.no_grad():
             locations = model(images, sample=False).locations            # (count, glimpses, 2)
@@ -247,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--map-images must be at most --test-size={args.test_size}, got {args.map_images}")
     torch.set_num_threads(args.threads)
     config = {"steps": args.steps, "batch": args.batch_size, "train_size": args.train_size,
-              "test_size": args.test_size, "map_images": args.map_images, "patch": PATCH, "fill": 0.0,
+              "test_size": args.test_size, "map_images": args.map_images, "patch": PATCH, "fill": 0.0, "grey_fill": 0.5,
               "target": "predicted", "score": "probability", "train_seed": 0, "test_seed": 1}
     canvases = {40: _DIGITS40, 28: _DIGITS28}
     derived = {"chance": {str(canvas): chance_levels(canvas, found["clutter"], args.test_size, args.map_images)

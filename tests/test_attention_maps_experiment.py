@@ -31,7 +31,13 @@ def test_the_sweep_runs_resumes_and_stores_every_methods_metrics(tmp_path):
         # deleting every patch and inserting none show the same blank image
         assert abs(found["deletion_curve"][-1] - found["insertion_curve"][0]) < 1e-4
     assert abs(run["metrics"]["occlusion"]["spearman_occlusion"] - 1) < 1e-6
+    # each occlusion map against itself: 1 by the signed reading, over all patches or the ink ones
+    ink = run["metrics"]["occlusion"]["spearman_occlusion_ink"]
+    assert ink is None or abs(ink - 1) < 1e-6
+    assert abs(run["metrics"]["occlusion_grey"]["spearman_grey_occlusion"] - 1) < 1e-6
+    assert 0 <= run["blank_patch_share"] <= 1 and 0 <= run["ink_raising_share"] <= 1
     assert len(run["raw_heads"]) == 4
+    assert all(set(script.METRICS) - {"deletion_area", "insertion_area"} <= set(head) for head in run["raw_heads"])
     # a second call with one more seed trains only what is missing
     done = _run(out, "--seeds", "0", "1")
     assert done.stdout.count("seed") == 1 and "vit seed 1" in done.stdout

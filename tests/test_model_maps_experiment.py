@@ -28,11 +28,13 @@ def test_the_sweep_runs_resumes_and_stores_every_maps_metrics(tmp_path):
     assert abs(report["chance"]["40"]["mass_in_box"] - 256 / 1600) < 1e-6
     assert abs(report["chance"]["28"]["mass_in_box"] - 256 / 784) < 1e-6
     for run in report["runs"]:
-        assert set(run["metrics"]) == {*script.MAPS[run["variant"]], "occlusion", "random"}
+        assert set(run["metrics"]) == {*script.MAPS[run["variant"]], "occlusion", "occlusion_grey", "random"}
         for found in run["metrics"].values():
             assert set(script.METRICS) <= set(found)
             assert 0 <= found["mass_in_box"] <= 1 and 0 <= found["pointing_game"] <= 1
         assert abs(run["metrics"]["occlusion"]["spearman_occlusion"] - 1) < 1e-6
+        assert abs(run["metrics"]["occlusion_grey"]["spearman_grey_occlusion"] - 1) < 1e-6
+        assert 0 <= run["blank_patch_share"] <= 1 and 0 <= run["ink_raising_share"] <= 1
         grid = run["spec"]["settings"]["canvas"] // script.PATCH
         assert all(len(image) == grid for image in run["examples"]["occlusion"])
     hard = report["runs"][1]
