@@ -6,11 +6,11 @@ updates them): no message is fuzzy (an English paragraph changed since it was tr
 page would show the English until it is translated again); every translation keeps its English
 message's markup, the same roles with the same targets (``{cite:p}`key```, ``{ref}`label```),
 the same ``$...$`` math, the same code spans and the same link targets; and the pages in
-:data:`COMPLETE` have no untranslated message. Today those are the pages that are not chapters
-and chapters 1-3; chapters 4 and 5 were still being written, so their catalogs are committed
-untranslated and those Chinese chapters show English. Each chapter joins COMPLETE in the change
-that translates it, and from then on this test fails whenever an English paragraph of it changes
-until the translation catches up.
+:data:`COMPLETE` have no untranslated message: today every page. A page joins COMPLETE in the
+change that translates it, and from then on this test fails whenever an English paragraph of it
+changes until the translation catches up. The titles of the chapters' raw-HTML boxes
+("Common misconceptions", "Solution 1") are not messages; ``_ext/raw_titles.py`` translates them
+and a test checks that it knows every one.
 
 Built edition: ``<html lang="zh-CN">``, the strings that come from configuration in Chinese
 (title, table-of-contents captions, search placeholder, code-cell toggles), a language link on
@@ -34,7 +34,8 @@ from book import BUILD_HTML, BUILD_ROOT, BUILD_ZH, ROOT, load_script, load_toc, 
 LOCALE = ROOT / "locale" / "zh_CN" / "LC_MESSAGES"
 #: The pages whose catalogs are fully translated; a chapter is added when it is translated.
 COMPLETE = ("intro", "how_to_run", "glossary", "bibliography", "chapters/attention_in_one_picture",
-            "chapters/soft_vs_hard_attention", "chapters/global_vs_local_attention")
+            "chapters/soft_vs_hard_attention", "chapters/global_vs_local_attention",
+            "chapters/channel_and_spatial_attention", "chapters/where_does_a_model_look")
 #: Searches that must find, in the Chinese edition, every page whose text contains the word.
 SEARCHES = ("自注意力", "注意力机制", "局部注意力", "软注意力")
 
@@ -211,6 +212,35 @@ def test_the_glossary_renders_the_flagged_terms_as_a_native_reader_would():
         assert term.startswith(name) and re.search(r"[\u4e00-\u9fff]", term), term
 
 
+def _admonition_titles() -> set[str]:
+    """Every title of a raw-HTML admonition in the chapters' and pages' Markdown."""
+    sources = [ROOT / f"{page}.md" for page in toc_files() if (ROOT / f"{page}.md").is_file()]
+    texts = [path.read_text(encoding="utf-8") for path in sources]
+    for notebook in sorted((ROOT / "chapters").glob("*.ipynb")):
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        texts += ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "markdown"]
+    found = set()
+    for text in texts:
+        found |= {match.group(2).strip() for match in _raw_titles.TITLE.finditer(text)}
+    return found
+
+
+_raw_titles = load_script("_ext/raw_titles.py")
+
+
+def test_every_raw_admonition_title_has_a_chinese_translation():
+    titles = _admonition_titles()
+    assert {"Common misconceptions", "Solution 1"} <= titles, titles
+    for title in titles:
+        tag = f'<p class="admonition-title"><strong>{title}</strong></p>'
+        translated = _raw_titles.translate_titles(tag, "zh_CN")
+        assert re.search(r"[\u4e00-\u9fff]", translated), f"no Chinese title for {title!r}"
+        assert translated.startswith('<p class="admonition-title"><strong>') and translated.endswith("</strong></p>")
+        assert _raw_titles.translate_titles(tag, "en") == tag
+    summary = '<summary class="admonition-title">Solution 12</summary>'
+    assert _raw_titles.translate_titles(summary, "zh_CN") == '<summary class="admonition-title">解答 12</summary>'
+
+
 # --- the table of contents and the search dictionary --------------------------------------------
 
 def test_the_chinese_toc_lists_the_same_files_as_the_english_one():
@@ -324,6 +354,17 @@ def test_the_complete_pages_show_their_translations(built):
             fragment = re.sub(r"[^\u4e00-\u9fff]", "", plain)[:6]
             if len(fragment) >= 4:
                 assert fragment in re.sub(r"[^\u4e00-\u9fff]", "", text), (page, message.string[:60])
+
+
+def test_the_chapters_admonition_titles_are_in_chinese(built):
+    seen = 0
+    for chapter in (built / "chapters").glob("*.html"):
+        text = chapter.read_text(encoding="utf-8")
+        titles = [match.group(2).strip() for match in _raw_titles.TITLE.finditer(text)]
+        english = [title for title in titles if not re.search(r"[\u4e00-\u9fff]", title)]
+        assert english == [], (chapter.name, english)
+        seen += text.count("常见误解")
+    assert seen >= 5, "every chapter has a misconceptions box"
 
 
 def test_the_glossary_anchors_are_the_same_in_both_editions(built):
