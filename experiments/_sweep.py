@@ -23,8 +23,10 @@ reads. The file::
   so the stored runs are never mixed with, or replaced by, runs of other settings;
 * every write goes to a temporary file in the same directory, then ``os.replace``: an
   interrupted write leaves the previous file whole;
-* a write also stops if the file changed since this call read or last wrote it (another call
-  writing the same file), instead of overwriting that call's runs;
+* calls may fill one file at the same time (say one per CPU core, with disjoint
+  ``--variants`` or ``--seeds``): each write takes a lock, reads the file again if another
+  call changed it (checking its settings as on opening), adds its run to the runs found
+  there and writes; a run that another call stored meanwhile is not stored twice;
 * stored (variant, seed) runs are skipped, so a sweep runs in chunks (``--budget-minutes``).
 
 :func:`sweep_parser` gives every script the same options: ``--variants``, ``--seeds``
@@ -38,6 +40,8 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import fcntl
+import hashlib
 import json
 import os
 import sys
@@ -171,6 +175,11 @@ class SweepStore:
         if self.path.exists():
             self._load()
 
+    def _lock_path(self) -> Path:
+        """The lock file of this store's path, outside the results folder (one per absolute path)."""
+        key = hashlib.sha1(str(self.path.resolve()).encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / f"attnbook-sweep-{key}.lock"
+
     def _load(self) -> None:
         with self.path.open("rb") as handle:
             self._seen = _fingerprint(os.fstat(handle.fileno()))
@@ -228,8 +237,8 @@ class SweepStore:
         ``record``, and write the file; return the run.
 
         Raises:
-            SweepMismatch: the file changed since this store read or wrote it; it is not
-                overwritten (this run is not stored).
+            SweepMismatch: another call changed the file to other settings, or stored this
+                (variant, seed) meanwhile; the file is not overwritten (this run is not stored).
         """
         clash = sorted(set(results) & set(_RUN_KEYS))
         if clash:
@@ -238,18 +247,25 @@ class SweepStore:
             raise ValueError(f"run ({spec['variant']!r}, {spec['seed']}) is stored already in {self.path}")
         run = {"variant": spec["variant"], "seed": spec["seed"], **_plain(dict(results), "results"),
                "spec": _plain(dict(spec), "spec"), "provenance": _plain(dict(record), "record")}
-        runs = [*self.runs, run]
-        self._write({"format": FORMAT, "script": self.script, "config": self.config, **self.derived,
-                     **summarize(runs), "runs": runs})
+        with self._lock_path().open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                if self.path.exists() and _fingerprint(self.path.stat()) != self._seen:
+                    self._load()  # another call wrote it: its runs, checked like on opening
+                if (run["variant"], run["seed"]) in self.done():
+                    raise SweepMismatch(f"run ({run['variant']!r}, {run['seed']}) was stored in {self.path} by "
+                                        "another call meanwhile; this call's copy is not stored")
+                runs = [*self.runs, run]
+                self._write({"format": FORMAT, "script": self.script, "config": self.config, **self.derived,
+                             **summarize(runs), "runs": runs})
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
         self.runs = runs
         return run
 
     def _write(self, report: dict[str, Any]) -> None:
-        """Write ``report`` to a temporary file beside the store's and move it over the store's."""
-        now = _fingerprint(self.path.stat()) if self.path.exists() else None
-        if now != self._seen:
-            raise SweepMismatch(f"{self.path} changed since this call read it (another call writing it?); "
-                                "it is not overwritten, and the run just trained is not stored: run again to resume")
+        """Write ``report`` to a temporary file beside the store's and move it over the store's
+        (the caller holds the lock and has read the file as it is now)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         mode = self.path.stat().st_mode & 0o777 if self.path.exists() else 0o644
         handle = tempfile.NamedTemporaryFile("w", dir=self.path.parent, prefix=f".{self.path.name}.",

@@ -1,7 +1,8 @@
 """The sweep store of experiments/_sweep.py keeps the stored runs safe (unit tier: nothing is trained).
 
 A call with other settings leaves the committed results byte-identical, for each script's
-real entry point; an interrupted write or a concurrent writer leaves the file whole; resuming
+real entry point; an interrupted write leaves the file whole, and calls writing one file at
+the same time keep each other's runs (or stop, if the other wrote other settings); resuming
 runs only what is missing; each run carries its spec and provenance; ``--set`` changes no
 module global.
 """
@@ -178,13 +179,37 @@ def test_an_interrupted_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
     assert store.done() == {("a", 0)}
 
 
-def test_a_file_changed_by_another_call_is_not_overwritten(tmp_path):
+def test_two_calls_filling_one_file_keep_each_others_runs(tmp_path):
+    path = tmp_path / "toy.json"
+    first, second = _store(path), _store(path)
+    first.add(first.spec("a", 0), {"loss": 0.5}, RECORD)
+    second.add(second.spec("b", 0), {"loss": 0.25}, RECORD)     # reads the first call's run, then adds
+    first.add(first.spec("a", 1), {"loss": 0.125}, RECORD)
+    stored = json.loads(path.read_text())
+    assert [(run["variant"], run["seed"]) for run in stored["runs"]] == [("a", 0), ("b", 0), ("a", 1)]
+    assert first.done() == second.done() | {("a", 1)}
+    assert [p.name for p in tmp_path.iterdir()] == ["toy.json"]
+
+
+def test_a_run_stored_by_another_call_meanwhile_is_not_stored_twice(tmp_path):
     path = tmp_path / "toy.json"
     first, second = _store(path), _store(path)
     first.add(first.spec("a", 0), {"loss": 0.5}, RECORD)
     written = path.read_bytes()
-    with pytest.raises(_sweep.SweepMismatch, match="changed since this call read it"):
-        second.add(second.spec("b", 0), {"loss": 0.25}, RECORD)
+    with pytest.raises(_sweep.SweepMismatch, match="by another call meanwhile"):
+        second.add(second.spec("a", 0), {"loss": 0.25}, RECORD)
+    assert path.read_bytes() == written
+
+
+def test_a_file_rewritten_with_other_settings_by_another_call_is_not_overwritten(tmp_path):
+    path = tmp_path / "toy.json"
+    mine = _store(path)
+    other = _sweep.SweepStore(path, script="experiments/toy.py", config={"steps": 4, "widths": (1, 2)},
+                              settings={"a": {"lr": 0.1, "name": "a"}})
+    other.add(other.spec("a", 0), {"loss": 0.5}, RECORD)
+    written = path.read_bytes()
+    with pytest.raises(_sweep.SweepMismatch, match="holds runs of other settings"):
+        mine.add(mine.spec("b", 0), {"loss": 0.25}, RECORD)
     assert path.read_bytes() == written
 
 
