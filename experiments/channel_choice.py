@@ -12,12 +12,16 @@ channels) and the same budget for every module:
 The modules: ``plain`` (none), ``se``, ``eca``, ``cbam``, ``bam``, ``gc``, ``coord``, ``ge``
 (GE-θ⁻, global extent, no parameters) and ``ge-theta-plus`` (GE-θ⁺, global learned gather
 whose depthwise kernel covers each stage's map), and the ablations ``se-max`` (SE squeezing
-with the maximum), ``cbam-channel`` and ``cbam-spatial`` (one of CBAM's two gates). Every
+with the maximum), ``cbam-channel`` and ``cbam-spatial`` (one of CBAM's two gates), which run
+on the choice and control tasks only: they take apart an effect, and the cluttered task has
+none to take apart (``channel_spatial.json``). Every
 gate MLP has 8 hidden units (``rd_channels=8`` for SE, CBAM, BAM, GC and GE-θ⁺; coordinate
 attention's own rule gives ``max(8, C // 32) = 8``), at every stage (C = 8, 16, 32); ECA has
 no MLP (k = 3 at these widths). Variants are ``<task>/<module>``.
 
-Every run: batch 32, Adam with a one-cycle learning rate (peak 3e-3), the same number of steps
+Every run: one CPU thread (``--threads``, part of the configuration: the order of a float
+sum depends on the thread count, and on this task that alone can turn a run that fails into
+one that succeeds, so runs at other counts are not mixed into one file), batch 32, Adam with a one-cycle learning rate (peak 3e-3), the same number of steps
 (``--steps``); every ``--eval-every`` steps the accuracy on the 1,000 test images and on a fixed
 1,000-image subset of the training set, so the curve's checkpoints are of one run; at the end the
 accuracy on the whole training set, and for ``choice``/``control`` the test accuracy with and
@@ -27,7 +31,9 @@ The runs go through the shared sweep store (``experiments/_sweep.py``) into
 ``channel_choice.json`` (its own file: ``channel_spatial.json`` stays as the chapter reads it).
 Example::
 
-    python experiments/channel_choice.py --budget-minutes 8 --threads 2   # repeat until "complete"
+    python experiments/channel_choice.py --budget-minutes 8 --threads 1   # repeat until "complete"
+
+Two calls can fill the file at once, one per core, given disjoint ``--variants`` or ``--seeds``.
 """
 
 from __future__ import annotations
@@ -46,7 +52,9 @@ SCRIPT = "experiments/channel_choice.py"
 TASKS = ("choice", "control", "cluttered")
 MODULES = ("plain", "se", "se-max", "eca", "cbam", "cbam-channel", "cbam-spatial", "bam", "gc", "coord", "ge",
            "ge-theta-plus")
-VARIANTS = tuple(f"{task}/{module}" for task in TASKS for module in MODULES)
+ABLATIONS = ("se-max", "cbam-channel", "cbam-spatial")
+VARIANTS = tuple(f"{task}/{module}" for task in TASKS for module in MODULES
+                 if not (task == "cluttered" and module in ABLATIONS))
 DEFAULT_OUTPUT = ab.book.results_folder() / "channel_choice.json"
 WIDTHS = (8, 16, 32)
 HIDDEN = 8  # every gate MLP's hidden units
@@ -145,13 +153,15 @@ def train_run(spec: dict, data: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = sweep_parser(__doc__.split("\n")[0], variants=VARIANTS, steps=1500, batch_size=32,
                           output=DEFAULT_OUTPUT)
+    parser.set_defaults(threads=1)  # the stored runs' count (a part of the configuration)
     parser.add_argument("--eval-every", type=at_least(1), default=250, help="steps between evaluations")
     parser.add_argument("--train-size", type=at_least(1), default=6000, help="choice/control training images")
     parser.add_argument("--cluttered-train-size", type=at_least(1), default=3000)
     parser.add_argument("--test-size", type=at_least(1), default=1000)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    config = {"steps": args.steps, "eval_every": args.eval_every, "batch": args.batch_size, "lr": 3e-3,
+    config = {"steps": args.steps, "eval_every": args.eval_every, "batch": args.batch_size, "threads": args.threads,
+              "lr": 3e-3,
               "schedule": "one_cycle", "widths": list(WIDTHS), "gate_hidden_units": HIDDEN,
               "train_size": args.train_size, "cluttered_train_size": args.cluttered_train_size,
               "test_size": args.test_size, "train_subset": TRAIN_SUBSET,
