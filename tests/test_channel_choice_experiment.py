@@ -1,8 +1,10 @@
 """experiments/channel_choice.py runs on a tiny budget, resumes, and records its settings (a smoke test)."""
 
 import json
+import subprocess
+import sys
 
-from book import run_script
+from book import ROOT, run_script
 
 
 def _run(out, *arguments):
@@ -28,6 +30,17 @@ def test_the_sweep_runs_resumes_and_records_its_settings(tmp_path):
     assert [s["feature_size"] for s in settings["cluttered/ge-theta-plus"]["stage_attention_kwargs"]] == [28, 14, 7]
     assert settings["choice/plain"]["in_channels"] == 2 and settings["cluttered/ge-theta-plus"]["in_channels"] == 1
     assert report["config"]["gate_hidden_units"] == 8 and report["torch"] and report["date"]
+    assert report["config"]["threads"] == 1    # a float sum's order: part of what a run is
+    before = out.read_bytes()
+    other_threads = subprocess.run(
+        [sys.executable, str(ROOT / "experiments/channel_choice.py"), "--steps", "4", "--eval-every", "2",
+         "--train-size", "16", "--cluttered-train-size", "8", "--test-size", "8", "--threads", "2",
+         "--output", str(out), "--seeds", "1", "--variants", "choice/plain"], capture_output=True, text=True)
+    assert other_threads.returncode == 1 and "['threads']: stored 1, asked 2" in other_threads.stderr
+    assert out.read_bytes() == before
+    ablation_on_clutter = subprocess.run([sys.executable, str(ROOT / "experiments/channel_choice.py"),
+                                          "--variants", "cluttered/se-max"], capture_output=True, text=True)
+    assert ablation_on_clutter.returncode == 2 and "invalid choice" in ablation_on_clutter.stderr
     done = _run(out, "--seeds", "0", "1", "--variants", "choice/plain")
     assert done.stdout.count("seed") == 1 and "choice/plain seed 1" in done.stdout
     assert len(json.loads(out.read_text())["runs"]) == 5
