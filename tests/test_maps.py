@@ -300,8 +300,31 @@ def test_occlusion_readings_are_the_three_rank_correlations():
     torch.testing.assert_close(readings["signed"], ab.maps.spearman(maps, occlusion))
     torch.testing.assert_close(readings["size"], ab.maps.spearman(maps, occlusion.abs()))
     torch.testing.assert_close(readings["ink"], ab.maps.spearman(maps, occlusion, keep=ink), equal_nan=True)
+    torch.testing.assert_close(readings["ink_size"], ab.maps.spearman(maps, occlusion.abs(), keep=ink),
+                               equal_nan=True)
     # a map equal to |occlusion| is perfect by size, and negative drops break the signed order
     assert torch.allclose(ab.maps.occlusion_readings(occlusion.abs(), occlusion, ink)["size"], torch.ones(5))
+
+
+def test_patch_means_average_each_patch_over_its_pixels_and_channels():
+    images = torch.zeros(1, 2, 4, 4)
+    images[0, 0, :2, :2] = 1.0          # patch (0, 0): channel 0 full, channel 1 empty
+    images[0, 1, 3, 3] = 0.8            # patch (1, 1): one pixel of channel 1
+    expected = torch.tensor([[[0.5, 0.0], [0.0, 0.1]]])
+    torch.testing.assert_close(ab.maps.patch_means(images, 2), expected)
+
+
+def test_paired_bootstrap_by_hand():
+    first = torch.tensor([0.5, 0.4, float("nan"), 0.9], dtype=torch.float64)
+    second = torch.tensor([0.1, 0.4, 0.3, 0.2], dtype=torch.float64)
+    found = ab.maps.paired_bootstrap(first, second, resamples=500, seed=3)
+    assert found["images"] == 3                                   # the NaN image is left out
+    assert abs(found["mean"] - (0.4 + 0.0 + 0.7) / 3) < 1e-9
+    assert abs(found["wins"] - 2 / 3) < 1e-9
+    assert 0.0 <= found["low"] <= found["mean"] <= found["high"] <= 0.7   # within the values' range
+    assert ab.maps.paired_bootstrap(first, second, resamples=500, seed=3) == found   # seeded
+    same = ab.maps.paired_bootstrap(torch.full((5,), 0.25), torch.zeros(5))
+    assert same["low"] == same["high"] == same["mean"] == 0.25
 
 
 # --- bad input --------------------------------------------------------------------------------
@@ -341,6 +364,12 @@ def test_bad_input_is_named():
         ab.maps.spearman(torch.full((1, 2, 2), float("nan")), torch.rand(1, 2, 2))
     with pytest.raises(ValueError, match="keep must be None or a boolean tensor of the maps' shape \\(1, 2, 2\\)"):
         ab.maps.spearman(torch.rand(1, 2, 2), torch.rand(1, 2, 2), keep=torch.ones(1, 2, 2))
+    with pytest.raises(ValueError, match="first must be a 1-D floating tensor"):
+        ab.maps.paired_bootstrap(torch.zeros(2, 2), torch.zeros(2))
+    with pytest.raises(ValueError, match="no image where both are defined"):
+        ab.maps.paired_bootstrap(torch.full((2,), float("nan")), torch.zeros(2))
+    with pytest.raises(ValueError, match="resamples must be"):
+        ab.maps.paired_bootstrap(torch.zeros(2), torch.zeros(2), resamples=0)
     with pytest.raises(TypeError, match="background must be a number, got str"):
         ab.maps.ink_patches(images, 4, background="black")
     with pytest.raises(ValueError, match="patch_size must divide the image sides"):

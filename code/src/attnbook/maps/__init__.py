@@ -12,7 +12,7 @@ from .chefer import AttentionGradients, attention_gradients, gradient_rollout
 from .occlusion import SCORES, fill_patches, occlusion_map
 from .curves import Curves, area_under_curve, deletion_insertion
 from .metrics import (READINGS, box_coverage, box_share, ink_patches, mass_in_box, occlusion_readings,
-                      pointing_chance, pointing_game, spearman)
+                      paired_bootstrap, patch_means, pointing_chance, pointing_game, spearman)
 
 __all__ = [
     "attention_rollout",
@@ -37,4 +37,6 @@ __all__ = [
     "READINGS",
     "ink_patches",
     "occlusion_readings",
+    "patch_means",
+    "paired_bootstrap",
 ]

@@ -17,9 +17,11 @@ metrics are then
 * **Spearman's rank correlation** of a map with a reference map (the occlusion map), over
   the patches of each image (or the patches a ``keep`` mask chooses), with tied values given
   their average rank; :func:`occlusion_readings` reads a map against a signed occlusion map
-  three ways: by the signed drop, by its size ``|drop|``, and by the signed drop over the
+  four ways: by the signed drop and by its size ``|drop|``, over all patches and over the
   ink patches alone (:func:`ink_patches`), where a blank patch's exact zero drop no longer
-  ties a large share of the patches in the middle of the order.
+  ties a large share of the patches; :func:`patch_means` is the model-free baseline every
+  reading needs (a map of the image's own ink), and :func:`paired_bootstrap` the interval of
+  a per-image difference between two maps.
 """
 
 from __future__ import annotations
@@ -30,10 +32,10 @@ from .._checks import check_int
 from ._grid import check_boxes, check_images, check_maps
 
 __all__ = ["READINGS", "box_coverage", "box_share", "mass_in_box", "pointing_game", "pointing_chance", "spearman",
-           "ink_patches", "occlusion_readings"]
+           "ink_patches", "patch_means", "occlusion_readings", "paired_bootstrap"]
 
 #: The readings of :func:`occlusion_readings`, in order.
-READINGS = ("signed", "size", "ink")
+READINGS = ("signed", "size", "ink", "ink_size")
 
 
 def box_coverage(boxes: torch.Tensor, image_size: int | tuple[int, int], patch_size: int) -> torch.Tensor:
@@ -205,12 +207,30 @@ def ink_patches(images: torch.Tensor, patch_size: int, background: float = 0.0) 
     return torch.nn.functional.max_pool2d(differs[:, None], patch_size)[:, 0] > 0
 
 
+def patch_means(images: torch.Tensor, patch_size: int) -> torch.Tensor:
+    """The mean pixel value of each patch (over its pixels and channels): a map that knows only
+    the image, the baseline a map of a model must beat to show more than where the ink is.
+
+    Args:
+        images: ``(batch, channels, height, width)``.
+        patch_size: side of a patch in pixels; must divide height and width.
+
+    Returns:
+        ``(batch, grid_h, grid_w)``.
+    """
+    check_images(images, patch_size)
+    return torch.nn.functional.avg_pool2d(images.mean(1, keepdim=True), patch_size)[:, 0]
+
+
 def occlusion_readings(maps: torch.Tensor, occlusion: torch.Tensor, ink: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Three rank correlations of each map with a signed occlusion map (the order of :data:`READINGS`).
+    """Four rank correlations of each map with a signed occlusion map (the order of :data:`READINGS`).
 
     * ``signed``: against the drop itself, from "hiding it hurts most" to "hiding it helps most";
-    * ``size``: against ``|drop|``, how much hiding the patch moves the prediction either way;
-    * ``ink``: against the drop, over the ink patches only (``ink`` from :func:`ink_patches`).
+    * ``size``: against ``|drop|``, how much hiding the patch moves the prediction either way
+      (blank patches, whose drop is exactly 0, tie at the bottom: a map that is merely larger
+      on ink scores high);
+    * ``ink``: against the drop, over the ink patches only (``ink`` from :func:`ink_patches`);
+    * ``ink_size``: against ``|drop|``, over the ink patches only.
 
     Args:
         maps: ``(batch, grid_h, grid_w)``.
@@ -221,4 +241,42 @@ def occlusion_readings(maps: torch.Tensor, occlusion: torch.Tensor, ink: torch.T
         ``{reading: (batch,)}``, NaN where a ranking is undefined (see :func:`spearman`).
     """
     return {"signed": spearman(maps, occlusion), "size": spearman(maps, occlusion.abs()),
-            "ink": spearman(maps, occlusion, keep=ink)}
+            "ink": spearman(maps, occlusion, keep=ink), "ink_size": spearman(maps, occlusion.abs(), keep=ink)}
+
+
+def paired_bootstrap(first: torch.Tensor, second: torch.Tensor, resamples: int = 2000,
+                     seed: int = 0) -> dict[str, float]:
+    """The mean of a per-image difference ``first - second`` and its 95 % bootstrap interval.
+
+    Images where either value is NaN are left out. The interval is the 2.5 % and 97.5 %
+    quantiles of the mean over ``resamples`` resamples of the images with replacement (drawn
+    from a generator seeded with ``seed``, so the same inputs give the same interval).
+
+    Args:
+        first: ``(images,)``.
+        second: ``(images,)``.
+        resamples: bootstrap resamples, >= 1.
+        seed: the generator's seed.
+
+    Returns:
+        ``{"mean", "low", "high", "wins", "images"}``: the mean difference, the interval, the
+        share of images where ``first > second``, and how many images were compared.
+    """
+    check_int("resamples", resamples, 1)
+    for name, values in (("first", first), ("second", second)):
+        if not isinstance(values, torch.Tensor) or values.ndim != 1 or not values.is_floating_point():
+            shown = tuple(values.shape) if isinstance(values, torch.Tensor) else type(values).__name__
+            raise ValueError(f"{name} must be a 1-D floating tensor of per-image values, got {shown}")
+    if first.shape != second.shape:
+        raise ValueError(f"first and second must have the same shape, got {tuple(first.shape)} and "
+                         f"{tuple(second.shape)}")
+    keep = ~(first.isnan() | second.isnan())
+    difference = (first - second)[keep].to(torch.float64).cpu()
+    if not len(difference):
+        raise ValueError("first and second have no image where both are defined (all NaN)")
+    generator = torch.Generator().manual_seed(seed)
+    draws = torch.randint(len(difference), (resamples, len(difference)), generator=generator)
+    means = difference[draws].mean(1)
+    low, high = means.quantile(torch.tensor([0.025, 0.975], dtype=torch.float64)).tolist()
+    return {"mean": difference.mean().item(), "low": low, "high": high,
+            "wins": (difference > 0).to(torch.float64).mean().item(), "images": len(difference)}
