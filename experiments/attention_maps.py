@@ -14,19 +14,28 @@ digit box and against the occlusion map, for seeds 0-4 with one budget. The meth
   (the canvas's background), the behavioural reference;
 * ``occlusion_grey``: the same with a grey fill (0.5, as Zeiler & Fergus 2014 used), to show
   how much the reference depends on what a hidden patch holds;
+* ``pixel_mean``: the mean pixel value of each patch (:func:`attnbook.maps.patch_means`), a map
+  that knows only the image: the floor a model's map must beat to show more than where the
+  ink is (blank patches tie at exactly 0 in the occlusion map);
 * ``random``: a map of uniform random numbers (seeded), the control every metric's chance
   level can be read from.
 
 For each method and run: the mean over the map images of the share of the map's positive
 mass inside the box (``mass_in_box``), the pointing game (``pointing_game``), Spearman's rank
 correlation with the occlusion map read three ways (:func:`attnbook.maps.occlusion_readings`):
-signed (``spearman_occlusion``), by size ``|drop|`` (``spearman_occlusion_size``) and signed
-over the ink patches only (``spearman_occlusion_ink``), and with the grey-fill occlusion map,
+signed (``spearman_occlusion``), by size ``|drop|`` (``spearman_occlusion_size``), signed and by
+size over the ink patches only (``spearman_occlusion_ink``, ``spearman_occlusion_ink_size``),
+and with the grey-fill occlusion map,
 signed and by size (``spearman_grey_occlusion``, ``spearman_grey_occlusion_size``); images
 where a ranking is undefined (a constant map) are left out and counted. Then the areas under
 the deletion and insertion curves of the predicted class's probability (Petsiuk et al. 2018,
-black fill), with the mean curves. Each run also stores the share of blank patches and of ink
-patches whose hiding raises the class's probability. The chance levels
+black fill), with the mean curves. Per run, ``paired`` holds for every rank correlation and each
+pair of :data:`PAIRS` the per-image difference's mean, 95 % bootstrap interval over the map
+images (:func:`attnbook.maps.paired_bootstrap`) and the share of images the first map wins;
+``weight_by_effect`` the mean weight per patch of each non-negative map (normalised to sum 1 per
+image) on ink patches whose hiding lowers the class's probability by more than
+:data:`NEAR_ZERO`, raises it by more, moves it less, and on blank patches; and the shares of
+those patch groups. The chance levels
 (the box's share of the image, the share of patches at least half inside the box) depend on
 the data alone and are stored once, as derived figures.
 
@@ -61,10 +70,18 @@ VARIANTS: Mapping[str, Mapping[str, Any]] = MappingProxyType({"vit": MappingProx
     "patch_size": 8, "width": 64, "depth": 2, "heads": 4, "mlp_ratio": 2.0, "positions": "learned",
     "lr": 3e-3, "schedule": "one_cycle", "clip_norm": 1.0})})
 #: The map methods scored, in the order the chapter shows them.
-METHODS = ("raw", "rollout", "gradient_rollout", "occlusion", "occlusion_grey", "random")
+METHODS = ("raw", "rollout", "gradient_rollout", "occlusion", "occlusion_grey", "pixel_mean", "random")
+#: The pairs of maps whose per-image differences get an interval: (first, second).
+PAIRS = (("rollout", "raw"), ("gradient_rollout", "raw"), ("gradient_rollout", "rollout"),
+         ("raw", "pixel_mean"), ("rollout", "pixel_mean"), ("gradient_rollout", "pixel_mean"))
+#: The non-negative maps whose weight is split by what hiding a patch does.
+WEIGHTED = ("raw", "rollout", "gradient_rollout", "pixel_mean", "random")
+#: A drop of the class's probability within this of 0 counts as no effect.
+NEAR_ZERO = 0.01
 #: The rank correlations stored for every method: (name, reference fill, reading).
 RANKINGS = (("spearman_occlusion", "black", "signed"), ("spearman_occlusion_size", "black", "size"),
-            ("spearman_occlusion_ink", "black", "ink"), ("spearman_grey_occlusion", "grey", "signed"),
+            ("spearman_occlusion_ink", "black", "ink"), ("spearman_occlusion_ink_size", "black", "ink_size"),
+            ("spearman_grey_occlusion", "grey", "signed"),
             ("spearman_grey_occlusion_size", "grey", "size"))
 #: The metrics stored for every method.
 METRICS = ("mass_in_box", "pointing_game", *(name for name, _, _ in RANKINGS), "deletion_area",
@@ -111,16 +128,22 @@ def compute_maps(model: ab.models.VisionTransformer, images: torch.Tensor, fill:
     grid = model.grid
     generator = torch.Generator().manual_seed(1000 + seed)
     maps["random"] = [torch.rand(len(images), grid, grid, generator=generator)]
+    maps["pixel_mean"] = [ab.maps.patch_means(images, model.patch_size)]
     return {method: torch.cat(parts) for method, parts in maps.items()}, torch.cat(heads), torch.cat(predicted)
+
+
+def per_image_rankings(maps: torch.Tensor, occlusions: Mapping[str, torch.Tensor],
+                       ink: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Every rank correlation of :data:`RANKINGS`, per image: ``{name: (images,)}`` (NaN where undefined)."""
+    readings = {fill: ab.maps.occlusion_readings(maps, occlusion, ink) for fill, occlusion in occlusions.items()}
+    return {name: readings[fill][reading] for name, fill, reading in RANKINGS}
 
 
 def rankings(maps: torch.Tensor, occlusions: Mapping[str, torch.Tensor], ink: torch.Tensor) -> dict[str, Any]:
     """Every rank correlation of :data:`RANKINGS`: the mean over the images where it is defined,
     and how many images it is undefined on (``<name>_undefined``)."""
-    readings = {fill: ab.maps.occlusion_readings(maps, occlusion, ink) for fill, occlusion in occlusions.items()}
     found: dict[str, Any] = {}
-    for name, fill, reading in RANKINGS:
-        rank = readings[fill][reading]
+    for name, rank in per_image_rankings(maps, occlusions, ink).items():
         defined = ~rank.isnan()
         found[name] = rank[defined].mean().item() if defined.any() else None
         found[f"{name}_undefined"] = int((~defined).sum())
@@ -175,13 +198,44 @@ def run_one(spec: dict, data: dict) -> dict:
     raw_heads = [{"mass_in_box": ab.maps.mass_in_box(heads[:, head], coverage).mean().item(),
                   "pointing_game": ab.maps.pointing_game(heads[:, head], coverage).mean().item(),
                   **rankings(heads[:, head], occlusions, ink)} for head in range(heads.shape[1])]
+    compared = dict.fromkeys(method for pair in PAIRS for method in pair)
+    per_image = {method: per_image_rankings(maps[method], occlusions, ink) for method in compared}
+    paired = {name: {f"{first}-{second}": ab.maps.paired_bootstrap(per_image[first][name], per_image[second][name])
+                     for first, second in PAIRS} for name, _, _ in RANKINGS}
     tail = result.losses[-max(1, config["steps"] // 10):]
     return {"accuracy": accuracy,
             "map_images_accuracy": (predicted == data["test_labels"][:count]).float().mean().item(),
             "largest_class_share": torch.bincount(predictions, minlength=10).max().item() / len(predictions),
             "final_loss": sum(tail) / len(tail), "seconds": seconds, "map_seconds": time.perf_counter() - start,
-            "metrics": metrics, "raw_heads": raw_heads, "blank_patch_share": (~ink).float().mean().item(),
-            "ink_raising_share": (maps["occlusion"][ink] < 0).float().mean().item()}
+            "metrics": metrics, "raw_heads": raw_heads, "paired": paired,
+            "weight_by_effect": {method: weight_by_effect(maps[method], maps["occlusion"], ink) for method in WEIGHTED},
+            **effect_shares(maps["occlusion"], ink)}
+
+
+def effect_groups(occlusion: torch.Tensor, ink: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The patches by what hiding them does: ``(images, grid, grid)`` booleans for ink patches
+    whose drop is above :data:`NEAR_ZERO` (``supports``), below ``-NEAR_ZERO``
+    (``argues_against``), within it (``near_zero``), and the ``blank`` patches."""
+    return {"supports": ink & (occlusion > NEAR_ZERO), "argues_against": ink & (occlusion < -NEAR_ZERO),
+            "near_zero": ink & (occlusion.abs() <= NEAR_ZERO), "blank": ~ink}
+
+
+def effect_shares(occlusion: torch.Tensor, ink: torch.Tensor) -> dict[str, float]:
+    """The share of all patches that are blank, and of the ink patches in each group of
+    :func:`effect_groups` (``ink_raising_share``: any drop below 0)."""
+    groups = effect_groups(occlusion, ink)
+    shares = {f"ink_{name}_share": (groups[name].sum() / ink.sum()).item()
+              for name in ("supports", "argues_against", "near_zero")}
+    return {"blank_patch_share": (~ink).float().mean().item(),
+            "ink_raising_share": (occlusion[ink] < 0).float().mean().item(), **shares}
+
+
+def weight_by_effect(maps: torch.Tensor, occlusion: torch.Tensor, ink: torch.Tensor) -> dict[str, float]:
+    """The mean weight per patch of a non-negative map, normalised to sum 1 per image, in each
+    group of :func:`effect_groups` (pooled over the images)."""
+    weights = maps / maps.flatten(1).sum(1).clamp(min=1e-12)[:, None, None]
+    return {name: weights[group].mean().item() if group.any() else None
+            for name, group in effect_groups(occlusion, ink).items()}
 
 
 def chance_levels(test_size: int, map_images: int, patch_size: int) -> dict[str, float]:

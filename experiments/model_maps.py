@@ -19,12 +19,14 @@ of test images against the true digit box and against that model's own occlusion
 Every map lives on the grid of 4x4-pixel patches of its canvas (10x10 on 40x40, 7x7 on
 28x28), the occlusion map hides one such patch at a time (fill 0, the background) and
 tracks the predicted class's probability, ``occlusion_grey`` does the same with a grey fill
-(0.5), and ``random`` (uniform numbers) is the control. The metrics (:mod:`attnbook.maps`):
+(0.5), ``pixel_mean`` (each patch's mean pixel value, a map of the image alone) is the floor a
+model's map must beat to show more than where the ink is, and ``random`` (uniform numbers) is
+the control. The metrics (:mod:`attnbook.maps`):
 ``mass_in_box``, ``mass_above_floor`` (the same after subtracting each map's minimum: a
-sigmoid gate passes about half of everything, and this asks where the part above that floor
+sigmoid gate keeps a share of every position, and this asks where the part above that floor
 goes), ``pointing_game``, and the rank correlations with the two occlusion maps that
-``experiments/attention_maps.py`` stores (its ``RANKINGS``: signed, by size, signed over the
-ink patches; grey fill signed and by size). The
+``experiments/attention_maps.py`` stores (its ``RANKINGS``: signed and by size, over all patches
+and over the ink patches; grey fill signed and by size). The
 chance levels depend on the canvas alone and are stored once per canvas, as derived figures.
 Seed 0 also stores the maps of the first three map images (``examples``) for the chapter.
 
@@ -201,6 +203,7 @@ def run_one(spec: dict, data: dict) -> dict:
         maps[name] = ab.maps.occlusion_map(predict, images, PATCH, fill=fill, target=predictions[:count])
     grid = settings["canvas"] // PATCH
     maps["random"] = torch.rand(count, grid, grid, generator=torch.Generator().manual_seed(1000 + seed))
+    maps["pixel_mean"] = ab.maps.patch_means(images, PATCH)
     occlusions = {"black": maps["occlusion"], "grey": maps["occlusion_grey"]}
     ink = ab.maps.ink_patches(images, PATCH, background=config["fill"])
     metrics = {name: score(found, coverage, occlusions, ink) for name, found in maps.items()}

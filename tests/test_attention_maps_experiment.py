@@ -36,6 +36,14 @@ def test_the_sweep_runs_resumes_and_stores_every_methods_metrics(tmp_path):
     assert ink is None or abs(ink - 1) < 1e-6
     assert abs(run["metrics"]["occlusion_grey"]["spearman_grey_occlusion"] - 1) < 1e-6
     assert 0 <= run["blank_patch_share"] <= 1 and 0 <= run["ink_raising_share"] <= 1
+    assert set(run["paired"]) == {name for name, _, _ in script.RANKINGS}
+    for pairs in run["paired"].values():
+        assert set(pairs) == {f"{first}-{second}" for first, second in script.PAIRS}
+        for found in pairs.values():
+            assert found["low"] <= found["mean"] <= found["high"] and 0 <= found["wins"] <= 1
+    assert set(run["weight_by_effect"]) == set(script.WEIGHTED)
+    shares = [run[f"ink_{name}_share"] for name in ("supports", "argues_against", "near_zero")]
+    assert abs(sum(shares) - 1) < 1e-6
     assert len(run["raw_heads"]) == 4
     assert all(set(script.METRICS) - {"deletion_area", "insertion_area"} <= set(head) for head in run["raw_heads"])
     # a second call with one more seed trains only what is missing

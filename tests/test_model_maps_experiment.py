@@ -28,7 +28,7 @@ def test_the_sweep_runs_resumes_and_stores_every_maps_metrics(tmp_path):
     assert abs(report["chance"]["40"]["mass_in_box"] - 256 / 1600) < 1e-6
     assert abs(report["chance"]["28"]["mass_in_box"] - 256 / 784) < 1e-6
     for run in report["runs"]:
-        assert set(run["metrics"]) == {*script.MAPS[run["variant"]], "occlusion", "occlusion_grey", "random"}
+        assert set(run["metrics"]) == {*script.MAPS[run["variant"]], "occlusion", "occlusion_grey", "pixel_mean", "random"}
         for found in run["metrics"].values():
             assert set(script.METRICS) <= set(found)
             assert 0 <= found["mass_in_box"] <= 1 and 0 <= found["pointing_game"] <= 1
