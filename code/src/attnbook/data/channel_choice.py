@@ -13,9 +13,11 @@ Why a plain ResNet should find ``choice`` hard: the cue and the digits are at le
 rows apart, more than most of the receptive field of the book's small ResNet (25 pixels, and
 its effective field is smaller), so no unit sees the cue and a whole digit at once; and the
 final average pooling adds up what the positions found, so a linear classifier on it scores
-``a(cue) + b(digit 0) + c(digit 1)`` per class, which cannot pick digit 1's class when the
-cue is there and digit 0's when it is not (the cue is independent of both digits). Such a
-classifier is right about half the time (the two digits always differ). A gate whose squeeze
+``a(cue) + h(digit 0, digit 1)`` per class (one unit may see both digits, which overlap in
+place on different channels), up to the units at the top of the map whose field reaches both
+the cue and a digit's first rows. Such a sum cannot pick digit 1's class when the cue is there
+and digit 0's when it is not (the cue is independent of both digits), and is right about half
+the time (the two digits always differ). A gate whose squeeze
 pools the whole map (SE, the GC block, a global gather-excite) can see the cue in one block
 and turn down the channels that carry the other digit in the next.
 
