@@ -22,7 +22,7 @@ digit box and against the occlusion map, for seeds 0-4 with one budget. The meth
 
 For each method and run: the mean over the map images of the share of the map's positive
 mass inside the box (``mass_in_box``), the pointing game (``pointing_game``), Spearman's rank
-correlation with the occlusion map read three ways (:func:`attnbook.maps.occlusion_readings`):
+correlation with the occlusion map read four ways (:func:`attnbook.maps.occlusion_readings`):
 signed (``spearman_occlusion``), by size ``|drop|`` (``spearman_occlusion_size``), signed and by
 size over the ink patches only (``spearman_occlusion_ink``, ``spearman_occlusion_ink_size``),
 and with the grey-fill occlusion map,
@@ -139,11 +139,11 @@ def per_image_rankings(maps: torch.Tensor, occlusions: Mapping[str, torch.Tensor
     return {name: readings[fill][reading] for name, fill, reading in RANKINGS}
 
 
-def rankings(maps: torch.Tensor, occlusions: Mapping[str, torch.Tensor], ink: torch.Tensor) -> dict[str, Any]:
-    """Every rank correlation of :data:`RANKINGS`: the mean over the images where it is defined,
-    and how many images it is undefined on (``<name>_undefined``)."""
+def rankings(per_image: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+    """Every rank correlation of :func:`per_image_rankings`: the mean over the images where it
+    is defined, and how many images it is undefined on (``<name>_undefined``)."""
     found: dict[str, Any] = {}
-    for name, rank in per_image_rankings(maps, occlusions, ink).items():
+    for name, rank in per_image.items():
         defined = ~rank.isnan()
         found[name] = rank[defined].mean().item() if defined.any() else None
         found[f"{name}_undefined"] = int((~defined).sum())
@@ -151,9 +151,9 @@ def rankings(maps: torch.Tensor, occlusions: Mapping[str, torch.Tensor], ink: to
 
 
 def score(model: ab.models.VisionTransformer, images: torch.Tensor, maps: torch.Tensor, coverage: torch.Tensor,
-          occlusions: Mapping[str, torch.Tensor], ink: torch.Tensor, target: torch.Tensor,
-          fill: float) -> dict[str, Any]:
-    """The metrics of one method's maps: means over the images, and the mean curves."""
+          ranks: Mapping[str, torch.Tensor], target: torch.Tensor, fill: float) -> dict[str, Any]:
+    """The metrics of one method's maps (``ranks``: its :func:`per_image_rankings`): means over
+    the images, and the mean curves."""
     def predict(x: torch.Tensor) -> torch.Tensor:
         return model(x, need_weights=False).logits
 
@@ -161,7 +161,7 @@ def score(model: ab.models.VisionTransformer, images: torch.Tensor, maps: torch.
                                         batch_size=520)
     return {"mass_in_box": ab.maps.mass_in_box(maps, coverage).mean().item(),
             "pointing_game": ab.maps.pointing_game(maps, coverage).mean().item(),
-            **rankings(maps, occlusions, ink),
+            **rankings(ranks),
             "deletion_area": curves.deletion_area.mean().item(),
             "insertion_area": curves.insertion_area.mean().item(),
             "deletion_curve": [round(value, 5) for value in curves.deletion.mean(0).tolist()],
@@ -193,13 +193,13 @@ def run_one(spec: dict, data: dict) -> dict:
     coverage = ab.maps.box_coverage(boxes, _CANVAS, model.patch_size)
     occlusions = {"black": maps["occlusion"], "grey": maps["occlusion_grey"]}
     ink = ab.maps.ink_patches(map_images, model.patch_size, background=config["fill"])
-    metrics = {method: score(model, map_images, maps[method], coverage, occlusions, ink, predicted,
+    per_image = {method: per_image_rankings(maps[method], occlusions, ink) for method in METHODS}
+    metrics = {method: score(model, map_images, maps[method], coverage, per_image[method], predicted,
                              config["fill"]) for method in METHODS}
     raw_heads = [{"mass_in_box": ab.maps.mass_in_box(heads[:, head], coverage).mean().item(),
                   "pointing_game": ab.maps.pointing_game(heads[:, head], coverage).mean().item(),
-                  **rankings(heads[:, head], occlusions, ink)} for head in range(heads.shape[1])]
-    compared = dict.fromkeys(method for pair in PAIRS for method in pair)
-    per_image = {method: per_image_rankings(maps[method], occlusions, ink) for method in compared}
+                  **rankings(per_image_rankings(heads[:, head], occlusions, ink))}
+                 for head in range(heads.shape[1])]
     paired = {name: {f"{first}-{second}": ab.maps.paired_bootstrap(per_image[first][name], per_image[second][name])
                      for first, second in PAIRS} for name, _, _ in RANKINGS}
     tail = result.losses[-max(1, config["steps"] // 10):]
@@ -267,8 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = {variant: {**VARIANTS[variant], **overrides} for variant in args.variants}
     config = {"steps": args.steps, "batch": args.batch_size, "train_size": args.train_size,
               "test_size": args.test_size, "map_images": args.map_images, "image_size": _CANVAS,
-              "train_seed": 0, "test_seed": 1, "fill": 0.0, "grey_fill": 0.5, "target": "predicted", "score": "probability",
-              "overrides": overrides}
+              "train_seed": 0, "test_seed": 1, "fill": 0.0, "grey_fill": 0.5, "target": "predicted",
+              "score": "probability", "overrides": overrides}
     patch_sizes = {values["patch_size"] for values in settings.values()}
     # keyed by the patch size (a JSON key is a string): the chance levels depend on the grid
     derived = {"chance": {str(patch): chance_levels(args.test_size, args.map_images, patch)

@@ -21,8 +21,8 @@ no MLP (k = 3 at these widths). Variants are ``<task>/<module>``.
 
 Every run: one CPU thread (``--threads``, part of the configuration: the order of a float
 sum depends on the thread count, and on this task that alone can turn a run that fails into
-one that succeeds, so runs at other counts are not mixed into one file), batch 32, Adam with a one-cycle learning rate (peak 3e-3), the same number of steps
-(``--steps``); every ``--eval-every`` steps the accuracy on the 1,000 test images and on a fixed
+one that succeeds, so runs at other counts are not mixed into one file), batch 32, Adam with
+a one-cycle learning rate (peak 3e-3), the same number of steps (``--steps``); every ``--eval-every`` steps the accuracy on the 1,000 test images and on a fixed
 1,000-image subset of the training set, so the curve's checkpoints are of one run; at the end the
 accuracy on the whole training set, and for ``choice``/``control`` the test accuracy with and
 without the cue and how often the prediction is channel 0's or channel 1's digit.

@@ -50,7 +50,7 @@ import attnbook as ab
 from attnbook.channel import CBAMSpatialGate, CoordinateAttention
 
 from _sweep import SweepStore, at_least, run_sweep, sweep_parser
-from attention_maps import RANKINGS, rankings
+from attention_maps import RANKINGS, per_image_rankings, rankings
 
 SCRIPT = "experiments/model_maps.py"
 PATCH = 4  # every map and every occlusion on the grid of 4x4-pixel patches
@@ -157,7 +157,7 @@ def score(maps: torch.Tensor, coverage: torch.Tensor, occlusions: Mapping[str, t
     return {"mass_in_box": ab.maps.mass_in_box(maps, coverage).mean().item(),
             "mass_above_floor": ab.maps.mass_in_box(maps - floor, coverage).mean().item(),
             "pointing_game": ab.maps.pointing_game(maps, coverage).mean().item(),
-            **rankings(maps, occlusions, ink)}
+            **rankings(per_image_rankings(maps, occlusions, ink))}
 
 
 def train(model: torch.nn.Module, settings: Mapping[str, Any], steps: int, batch: int, seed: int,
