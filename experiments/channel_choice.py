@@ -12,7 +12,9 @@ channels) and the same budget for every module:
 The modules: ``plain`` (none), ``se``, ``eca``, ``cbam``, ``bam``, ``gc``, ``coord``, ``ge``
 (GE-θ⁻, global extent, no parameters) and ``ge-theta-plus`` (GE-θ⁺, global learned gather
 whose depthwise kernel covers each stage's map), and the ablations ``se-max`` (SE squeezing
-with the maximum), ``cbam-channel`` and ``cbam-spatial`` (one of CBAM's two gates), which run
+with the maximum), ``cbam-channel`` and ``cbam-spatial`` (one of CBAM's two gates) and
+``eca-k1`` (ECA with a kernel of one: each channel gated by its own mean times one learned
+weight, so it sits between GE-θ⁻, no weight, and ECA, three neighbours), which run
 on the choice and control tasks only: they take apart an effect, and the cluttered task has
 none to take apart (``channel_spatial.json``). Every
 gate MLP has 8 hidden units (``rd_channels=8`` for SE, CBAM, BAM, GC and GE-θ⁺; coordinate
@@ -50,9 +52,9 @@ from _sweep import SweepStore, at_least, run_sweep, sweep_parser
 
 SCRIPT = "experiments/channel_choice.py"
 TASKS = ("choice", "control", "cluttered")
-MODULES = ("plain", "se", "se-max", "eca", "cbam", "cbam-channel", "cbam-spatial", "bam", "gc", "coord", "ge",
-           "ge-theta-plus")
-ABLATIONS = ("se-max", "cbam-channel", "cbam-spatial")
+MODULES = ("plain", "se", "se-max", "eca", "eca-k1", "cbam", "cbam-channel", "cbam-spatial", "bam", "gc", "coord",
+           "ge", "ge-theta-plus")
+ABLATIONS = ("se-max", "eca-k1", "cbam-channel", "cbam-spatial")
 VARIANTS = tuple(f"{task}/{module}" for task in TASKS for module in MODULES
                  if not (task == "cluttered" and module in ABLATIONS))
 DEFAULT_OUTPUT = ab.book.results_folder() / "channel_choice.json"
@@ -65,13 +67,16 @@ TRAIN_SUBSET = 1000  # the training images whose accuracy the curve records
 def settings_of(variant: str) -> dict:
     """A variant's task, input channels, attention module and that module's arguments."""
     task, module = variant.split("/")
-    attention = {"plain": None, "se-max": "se", "cbam-channel": "cbam", "cbam-spatial": "cbam"}.get(module, module)
+    attention = {"plain": None, "se-max": "se", "eca-k1": "eca", "cbam-channel": "cbam",
+                 "cbam-spatial": "cbam"}.get(module, module)
     kwargs: dict | None = None
     stage_kwargs = None
     if module in ("se", "cbam", "cbam-channel", "bam", "gc", "ge-theta-plus"):
         kwargs = {"rd_channels": HIDDEN}
     if module == "se-max":
         kwargs = {"rd_channels": HIDDEN, "pool": "max"}
+    if module == "eca-k1":
+        kwargs = {"kernel_size": 1}
     if module in ("cbam-channel", "cbam-spatial"):
         kwargs = {**(kwargs or {}), "gates": module.removeprefix("cbam-")}
     if module == "ge-theta-plus":

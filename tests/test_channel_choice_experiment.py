@@ -15,7 +15,8 @@ def _run(out, *arguments):
 
 def test_the_sweep_runs_resumes_and_records_its_settings(tmp_path):
     out = tmp_path / "channel_choice.json"
-    variants = ["choice/plain", "control/se-max", "cluttered/ge-theta-plus", "choice/cbam-spatial"]
+    variants = ["choice/plain", "control/se-max", "cluttered/ge-theta-plus", "choice/cbam-spatial",
+                "control/eca-k1"]
     _run(out, "--seeds", "0", "--variants", *variants)
     report = json.loads(out.read_text())
     assert [(r["variant"], r["seed"]) for r in report["runs"]] == [(v, 0) for v in variants]
@@ -27,6 +28,8 @@ def test_the_sweep_runs_resumes_and_records_its_settings(tmp_path):
     settings = {r["variant"]: r["spec"]["settings"] for r in report["runs"]}
     assert settings["control/se-max"]["attention_kwargs"] == {"rd_channels": 8, "pool": "max"}
     assert settings["choice/cbam-spatial"]["attention_kwargs"] == {"gates": "spatial"}
+    assert settings["control/eca-k1"]["attention"] == "eca"
+    assert settings["control/eca-k1"]["attention_kwargs"] == {"kernel_size": 1}
     assert [s["feature_size"] for s in settings["cluttered/ge-theta-plus"]["stage_attention_kwargs"]] == [28, 14, 7]
     assert settings["choice/plain"]["in_channels"] == 2 and settings["cluttered/ge-theta-plus"]["in_channels"] == 1
     assert report["config"]["gate_hidden_units"] == 8 and report["torch"] and report["date"]
@@ -39,8 +42,8 @@ def test_the_sweep_runs_resumes_and_records_its_settings(tmp_path):
     assert other_threads.returncode == 1 and "['threads']: stored 1, asked 2" in other_threads.stderr
     assert out.read_bytes() == before
     ablation_on_clutter = subprocess.run([sys.executable, str(ROOT / "experiments/channel_choice.py"),
-                                          "--variants", "cluttered/se-max"], capture_output=True, text=True)
+                                          "--variants", "cluttered/eca-k1"], capture_output=True, text=True)
     assert ablation_on_clutter.returncode == 2 and "invalid choice" in ablation_on_clutter.stderr
     done = _run(out, "--seeds", "0", "1", "--variants", "choice/plain")
     assert done.stdout.count("seed") == 1 and "choice/plain seed 1" in done.stdout
-    assert len(json.loads(out.read_text())["runs"]) == 5
+    assert len(json.loads(out.read_text())["runs"]) == 6
